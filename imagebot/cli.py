@@ -1,0 +1,98 @@
+"""The ``imagebot`` command line: argparse, one module per sub-command, one error boundary.
+
+Each module in :mod:`imagebot.commands` exposes ``NAME``, ``HELP``, ``configure(parser)`` and
+``run(args) -> int``; this module builds the parser from them, sets up logging, and turns every
+:class:`~imagebot.errors.ImagebotError` into one line on stderr and an exit code (config errors 2,
+others 1, interrupted 130). No traceback reaches the user unless ``-vv`` asks for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+
+from imagebot import __version__, errors, logs
+from imagebot.commands import COMMANDS
+
+__all__ = ["main"]
+
+logger = logging.getLogger("imagebot.cli")
+
+_EPILOG = """\
+Typical use:
+  imagebot scan --config policies/          list tags of every ImageRepository
+  imagebot scan --json                      the same, machine-readable
+
+Run 'imagebot COMMAND --help' for the options of one command.
+"""
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("logging")
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="more log output (-v info, -vv debug with tracebacks)",
+    )
+    group.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    group.add_argument(
+        "--log-format", choices=("auto", "text", "json"), default="auto",
+        help="log line format; auto is text on a terminal and JSON otherwise (default: auto)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagebot",
+        description="Keep container image tags in a GitOps repository up to date.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"imagebot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options()
+    for command in COMMANDS:
+        child = sub.add_parser(
+            command.NAME, help=command.HELP, description=command.__doc__,
+            parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.configure(child)
+        child.set_defaults(handler=command.run)
+    return parser
+
+
+@contextlib.contextmanager
+def _error_handler(verbosity: int) -> Iterator[list[int]]:
+    code = [0]
+    try:
+        yield code
+    except errors.ConfigError as exc:
+        print(f"imagebot: configuration error: {exc}", file=sys.stderr)
+        code[0] = 2
+    except errors.ImagebotError as exc:
+        print(f"imagebot: error: {exc}", file=sys.stderr)
+        code[0] = 1
+    except KeyboardInterrupt:
+        print("imagebot: interrupted", file=sys.stderr)
+        code[0] = 130
+    except Exception as exc:
+        logger.debug("unexpected error", exc_info=True)
+        hint = "" if verbosity >= 2 else " (run with -vv for the traceback)"
+        print(f"imagebot: internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        code[0] = 70
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    verbosity = -1 if args.quiet else args.verbose
+    with logs.logging_handler(verbosity, fmt=args.log_format), _error_handler(verbosity) as code:
+        code[0] = args.handler(args)
+    return code[0]

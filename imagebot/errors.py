@@ -1,0 +1,105 @@
+"""imagebot's exception hierarchy, classified by what the caller does next.
+
+* ImagebotError                  base; never raised directly
+  x ConfigError                  bad policies/ file or flag (file, document, key path); exit 2
+    + PolicyError                invalid semver range / regex in an ImagePolicy (names the policy)
+  x TemporaryError(delay=…)      retry later; the scheduler honours .delay
+    + RegistryUnavailable        connection failure, 5xx, timeouts, 429 (Retry-After → delay)
+      + RateLimited              the registry throttled us for this run (Docker Hub pull limit)
+    + PushRejected               non-fast-forward: refetch, re-apply, retry
+  x PermanentError               needs a human; reported, not retried
+    + RegistryError              the registry answered something we cannot use
+      + RegistryAuthError        credentials refused (401 after a fresh token, token server 401/403)
+      + RegistryAccessDenied     authenticated but not allowed (403, insufficient_scope)
+      + RepositoryNotFound       404 NAME_UNKNOWN (or "no access" on registries that hide it)
+      + RegistryProtocolError    HTML where JSON belongs, malformed JSON, body over the size cap
+    + MarkerError                malformed marker or unparsable YAML (path, line)
+    + ForgeError                 the forge (GitHub) refused: permissions, validation
+
+Every message is one line a user can act on, and never contains a secret: adapters build
+messages from hosts, repository paths and status codes only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ForgeError",
+    "ImagebotError",
+    "MarkerError",
+    "PermanentError",
+    "PolicyError",
+    "PushRejected",
+    "RateLimited",
+    "RegistryAccessDenied",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryProtocolError",
+    "RegistryUnavailable",
+    "RepositoryNotFound",
+    "TemporaryError",
+]
+
+
+class ImagebotError(Exception):
+    """Base of every error imagebot raises on purpose."""
+
+
+class ConfigError(ImagebotError):
+    """The configuration cannot be used as written; a human must edit it."""
+
+
+class PolicyError(ConfigError):
+    """An ImagePolicy is invalid (bad semver range, bad regex, no policy kind)."""
+
+
+class TemporaryError(ImagebotError):
+    """Retrying later may succeed; ``delay`` is the suggested wait in seconds."""
+
+    def __init__(self, message: str, *, delay: float = 60.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class RegistryUnavailable(TemporaryError):
+    """The registry could not be reached or answered 5xx/429 after the retry budget."""
+
+
+class RateLimited(RegistryUnavailable):
+    """The registry throttled this client; no more requests go to it in this run."""
+
+
+class PushRejected(TemporaryError):
+    """The remote refused a push (non-fast-forward); fetch, re-apply and try again."""
+
+
+class PermanentError(ImagebotError):
+    """Retrying will not help; report it and let a human act."""
+
+
+class RegistryError(PermanentError):
+    """The registry answered, but not with something we can use."""
+
+
+class RegistryAuthError(RegistryError):
+    """Credentials were refused by the registry or its token server."""
+
+
+class RegistryAccessDenied(RegistryError):
+    """Authenticated, but not allowed to read this repository."""
+
+
+class RepositoryNotFound(RegistryError):
+    """The repository does not exist (or the registry hides it from us)."""
+
+
+class RegistryProtocolError(RegistryError):
+    """The registry's answer broke the protocol (HTML, bad JSON, too large)."""
+
+
+class MarkerError(PermanentError):
+    """A file or marker could not be processed; the message names the path and line."""
+
+
+class ForgeError(PermanentError):
+    """The forge refused a request (permissions, validation)."""

@@ -1,0 +1,153 @@
+"""Flux objects imagebot reads from ``policies/``: the image and source toolkit kinds.
+
+Produced by :mod:`imagebot.config` (which validates every field and names the key path on error);
+consumed by scan (``ImageRepository``), policy (``ImagePolicy``), setters and publish
+(``ImageUpdateAutomation``, ``GitRepository``). Field names follow Flux's ``v1`` API; older
+``v1beta1``/``v1beta2`` spellings are normalised by config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from typing import Literal
+
+from imagebot.model.ids import ObjectKey
+from imagebot.model.images import ImageRepo
+
+__all__ = [
+    "DEFAULT_EXCLUSIONS",
+    "AlphabeticalChoice",
+    "CommitSpec",
+    "DigestReflection",
+    "GitRef",
+    "GitRepository",
+    "ImagePolicy",
+    "ImageRepository",
+    "ImageUpdateAutomation",
+    "NumericalChoice",
+    "PolicyChoice",
+    "PushSpec",
+    "SemverChoice",
+    "TagFilter",
+]
+
+DEFAULT_EXCLUSIONS: tuple[str, ...] = (r"^.*\.sig$",)
+"""Flux's default ``exclusionList``; any user-supplied list replaces it (not merged)."""
+
+DigestReflection = Literal["Never", "IfNotPresent", "Always"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImageRepository:
+    key: ObjectKey
+    image: ImageRepo
+    interval: datetime.timedelta
+    timeout: datetime.timedelta
+    exclusion_list: tuple[str, ...] = DEFAULT_EXCLUSIONS
+    secret_ref: str | None = None
+    """Name of a ``kubernetes.io/dockerconfigjson`` secret (resolved from the secrets dir/env)."""
+    cert_secret_ref: str | None = None
+    """Name of a secret holding ``ca.crt`` (and optionally ``tls.crt``/``tls.key``)."""
+    insecure: bool = False
+    """Plain-HTTP registry."""
+    provider: str = "generic"
+    suspend: bool = False
+    source: str = ""
+    """Where the object was read from (``file.yaml#2``), for messages."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TagFilter:
+    pattern: str
+    """An RE2 pattern searched (not full-matched) in each tag."""
+    extract: str = ""
+    """Go-style ``$name``/``${name}`` template; empty means "filter only"."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SemverChoice:
+    range: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlphabeticalChoice:
+    order: Literal["asc", "desc"] = "asc"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NumericalChoice:
+    order: Literal["asc", "desc"] = "asc"
+
+
+PolicyChoice = SemverChoice | AlphabeticalChoice | NumericalChoice
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImagePolicy:
+    key: ObjectKey
+    repository: ObjectKey
+    choice: PolicyChoice
+    """The one rule that applies (semver > alphabetical > numerical when several are given)."""
+    filter: TagFilter | None = None
+    digest_reflection: DigestReflection = "Never"
+    interval: datetime.timedelta | None = None
+    min_age: datetime.timedelta | None = None
+    """imagebot cooldown: a tag must have been seen this long before it may be selected."""
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    source: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitRef:
+    """A checkout reference; the first non-empty of commit > name > semver > tag > branch wins."""
+
+    branch: str | None = None
+    tag: str | None = None
+    semver: str | None = None
+    name: str | None = None
+    commit: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitRepository:
+    key: ObjectKey
+    url: str
+    ref: GitRef = GitRef(branch="master")
+    secret_ref: str | None = None
+    interval: datetime.timedelta | None = None
+    source: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CommitSpec:
+    author_name: str
+    author_email: str
+    message_template: str | None = None
+    signing_key_secret: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PushSpec:
+    branch: str | None = None
+    refspec: str | None = None
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImageUpdateAutomation:
+    key: ObjectKey
+    source: ObjectKey
+    """The GitRepository to update."""
+    commit: CommitSpec
+    checkout: GitRef | None = None
+    """Overrides the GitRepository's ref when set."""
+    push: PushSpec | None = None
+    update_path: str = "."
+    """Directory (relative to the repository root) that setters walk."""
+    policy_selector: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """``matchLabels`` limiting which ImagePolicies apply; empty means all in the namespace."""
+    interval: datetime.timedelta | None = None
+    suspend: bool = False
+    source_file: str = ""

@@ -1,0 +1,20 @@
+"""Fixtures shared by every test: a clean environment (no ambient credentials or config)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_AMBIENT = ("GITHUB_TOKEN", "KUBECONFIG", "DOCKER_CONFIG", "DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for name in list(os.environ):
+        if name.startswith(("IMAGEBOT_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")) or name in _AMBIENT:
+            monkeypatch.delenv(name)
+        if name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}:
+            monkeypatch.delenv(name)
+    # no ~/.docker/config.json of the machine may leak into a test
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
