@@ -1,1 +1,110 @@
-"""placeholder"""
+"""The local state store: every tag imagebot has seen, when it first saw it, and its digests.
+
+SQLite (default ``.imagebot/state.db``). Written by :mod:`imagebot.scan` after each repository
+listing; read back into ``TagList.first_seen`` / ``first_digests`` so the policy stage can apply
+cooldowns and detect re-pushed tags. One writer per process; WAL mode lets readers coexist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from imagebot.errors import ConfigError
+from imagebot.model.ids import Digest, Tag
+
+__all__ = ["DEFAULT_STATE_PATH", "StateStore", "TagRecord"]
+
+DEFAULT_STATE_PATH = Path(".imagebot/state.db")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tags (
+    repository   TEXT NOT NULL,
+    tag          TEXT NOT NULL,
+    first_seen   TEXT NOT NULL,
+    first_digest TEXT,
+    last_digest  TEXT,
+    PRIMARY KEY (repository, tag)
+) WITHOUT ROWID;
+"""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TagRecord:
+    first_seen: datetime.datetime
+    first_digest: Digest | None
+    last_digest: Digest | None
+
+
+class StateStore:
+    """``with StateStore(path) as state: state.record(repo, tags, digests, now=...)``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"state store {self.path}: {exc} (choose another --state path)") from None
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def records(self, repository: str) -> dict[Tag, TagRecord]:
+        rows = self._db.execute(
+            "SELECT tag, first_seen, first_digest, last_digest FROM tags WHERE repository = ?",
+            (repository,),
+        )
+        return {
+            Tag(tag): TagRecord(
+                datetime.datetime.fromisoformat(seen),
+                Digest(first) if first else None,
+                Digest(last) if last else None,
+            )
+            for tag, seen, first, last in rows
+        }
+
+    def record(
+        self,
+        repository: str,
+        tags: Iterable[Tag],
+        digests: Mapping[Tag, Digest],
+        *,
+        now: datetime.datetime,
+    ) -> dict[Tag, TagRecord]:
+        """Remember new tags (first seen ``now``) and latest digests; return every record."""
+        seen = now.isoformat()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO tags (repository, tag, first_seen) VALUES (?, ?, ?)",
+                ((repository, tag, seen) for tag in tags),
+            )
+            self._db.executemany(
+                "UPDATE tags SET first_digest = COALESCE(first_digest, ?), last_digest = ? "
+                "WHERE repository = ? AND tag = ?",
+                ((digest, digest, repository, tag) for tag, digest in digests.items()),
+            )
+        return self.records(repository)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")

@@ -1,16 +1,143 @@
-"""List the tags of every ImageRepository in the configuration."""
+"""List the tags and digests of every ImageRepository in the configuration.
+
+Reads Flux ImageRepository objects from --config, scans every registry concurrently, records each
+tag the first time it is seen (--state), and prints a summary per repository — or, with --json,
+one object per repository: name, image, tags, digests, error.
+
+Exit status: 0 when every repository was scanned, 2 when some failed (or the configuration is
+invalid).
+
+examples:
+  imagebot scan --config policies/
+  imagebot scan --json --digests none | jq '.[].tags | length'
+  imagebot scan --mirror ghcr.io=http://127.0.0.1:5000
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+
+from imagebot import config, scan, state
+from imagebot.errors import ConfigError
+from imagebot.model.scans import ScanResult
 
 NAME = "scan"
 HELP = "list tags and digests of every ImageRepository"
 
 
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=Path("policies"), metavar="PATH",
+        help="directory (or file) of Flux/Argo CD YAML objects (default: ./policies)",
+    )
+    parser.add_argument(
+        "--secrets-dir", type=Path, default=config.DEFAULT_SECRETS_DIR, metavar="DIR",
+        help="Kubernetes-style secrets directory: DIR/<secret>/<key> "
+             f"(default: {config.DEFAULT_SECRETS_DIR}; IMAGEBOT_SECRET_<NAME>_<KEY> variables also work)",
+    )
+    parser.add_argument(
+        "--state", type=Path, default=state.DEFAULT_STATE_PATH, metavar="PATH",
+        help=f"SQLite file remembering when each tag was first seen (default: {state.DEFAULT_STATE_PATH})",
+    )
+    parser.add_argument(
+        "--mirror", action="append", default=[], metavar="HOST=URL",
+        help="scan HOST through the mirror URL (repeatable; adds to RegistrySettings mirrors)",
+    )
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="policies", help="policies directory or file")
+    add_config_options(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON array, one object per repository")
+    parser.add_argument(
+        "--digests", choices=("none", "new", "all"), default="new",
+        help="resolve digests (HEAD, not counted as a Docker Hub pull) of tags without a known digest "
+             "(new, default), of every tag (all), or not at all (none)",
+    )
+    parser.add_argument("--created", action="store_true",
+                        help="also read image creation times of newly resolved tags (extra requests)")
+
+
+def _mirrors(values: list[str]) -> dict[str, tuple[str, ...]]:
+    mirrors: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        host, sep, url = value.partition("=")
+        if not sep or not host or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--mirror {value!r}: expected HOST=http(s)://MIRROR")
+        mirrors[host] = (*mirrors.get(host, ()), url.rstrip("/"))
+    return mirrors
+
+
+def load_settings(args: argparse.Namespace) -> config.Config:
+    loaded = config.load(args.config)
+    extra = _mirrors(args.mirror)
+    if extra:
+        registries = dataclasses.replace(loaded.registries, mirrors={**loaded.registries.mirrors, **extra})
+        loaded = dataclasses.replace(loaded, registries=registries)
+    return loaded
+
+
+def _display_key(tag: str) -> list[tuple[int, int | str]]:
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", tag) if part]
+
+
+def _summary(result: ScanResult) -> str:
+    if result.error is not None:
+        return f"{result.key}  {result.image}  error: {result.error}"
+    assert result.tags is not None
+    tags = sorted(result.tags.tags, key=_display_key, reverse=True)
+    newest = ", ".join(tags[:5]) + (", …" if len(tags) > 5 else "")
+    via = f"  (via {result.endpoint})" if result.image.registry not in result.endpoint else ""
+    count = f"{len(tags)} tag{'s' if len(tags) != 1 else ''}"
+    return f"{result.key}  {result.image}  {count}" + (f"  newest: {newest}" if tags else "") + via
+
+
+def _as_json(result: ScanResult) -> dict[str, object]:
+    tags = result.tags
+    return {
+        "name": str(result.key),
+        "image": result.image.name,
+        "tags": list(tags.tags) if tags else [],
+        "digests": dict(sorted(tags.digests.items())) if tags else {},
+        "error": result.error,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    return 0
+    loaded = load_settings(args)
+    secrets = config.SecretStore(args.secrets_dir)
+    keychain = config.Keychain(secrets)
+    repositories = [r for r in loaded.image_repositories.values() if not r.suspend]
+    if not repositories:
+        print(f"imagebot: no ImageRepository objects in {args.config}", file=sys.stderr)
+        return 0
+    tls = {r.key: secrets.tls(r.cert_secret_ref) for r in repositories if r.cert_secret_ref}
+    progress = sys.stderr.isatty() and not args.json
+    done = [0]
+
+    def on_result(result: ScanResult) -> None:
+        done[0] += 1
+        if progress:
+            print(f"\rscanning: {done[0]}/{len(repositories)} repositories", end="", file=sys.stderr)
+
+    with state.StateStore(args.state) as store:
+        results = scan.scan_all(
+            repositories, credentials=keychain.lookup, settings=loaded.registries, state=store,
+            options=scan.ScanOptions(digests=args.digests, created=args.created),
+            tls=tls, on_result=on_result,
+        )
+    if progress:
+        print("\r\033[K", end="", file=sys.stderr)
+    if args.json:
+        print(json.dumps([_as_json(r) for r in results], indent=2))
+    else:
+        for result in results:
+            print(_summary(result))
+    failed = [r for r in results if not r.ok]
+    if failed and not args.json:
+        print(f"imagebot: {len(failed)} of {len(results)} repositories failed to scan", file=sys.stderr)
+    return 2 if failed else 0

@@ -1,1 +1,20 @@
-"""placeholder"""
+"""Configuration: Flux/Argo objects from ``policies/``, secrets, and registry credentials.
+
+The only place that reads configuration files, secrets and credential environment variables.
+Callers: the CLI commands (and later the scheduler); stages receive model types, never dicts.
+"""
+
+from imagebot.config._fields import parse_duration
+from imagebot.config._keychain import Keychain
+from imagebot.config._loader import Config, load
+from imagebot.config._secrets import DEFAULT_SECRETS_DIR, SecretStore, secret_env_name
+
+__all__ = [
+    "DEFAULT_SECRETS_DIR",
+    "Config",
+    "Keychain",
+    "SecretStore",
+    "load",
+    "parse_duration",
+    "secret_env_name",
+]

@@ -71,6 +71,10 @@ class TagList:
     """Digests known for some tags (the ones the scan resolved)."""
     first_seen: Mapping[Tag, datetime.datetime] = dataclasses.field(default_factory=dict)
     """When imagebot first saw each tag (from the state store); drives cooldowns."""
+    first_digests: Mapping[Tag, Digest] = dataclasses.field(default_factory=dict)
+    """The digest each tag had when first seen; differs from ``digests`` for a re-pushed tag."""
+    created: Mapping[Tag, datetime.datetime] = dataclasses.field(default_factory=dict)
+    """Image creation times from config blobs, where the scan read them (optional)."""
 
 
 def parse_image_repo(image: str) -> ImageRepo:

@@ -1,1 +1,132 @@
-"""placeholder"""
+"""STAGE 1 — scan: list the tags (and digests) of every ImageRepository.
+
+``scan_all(repositories, credentials=..., settings=..., state=...)`` returns one
+:class:`~imagebot.model.scans.ScanResult` per repository, in input order. All repositories are
+scanned concurrently over one httpx client, with a per-registry connection limit; a failing
+registry never fails the others. Called by the ``scan`` command and the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import ssl
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import httpx
+
+from imagebot import __version__
+from imagebot.model import flux
+from imagebot.model.ids import ObjectKey
+from imagebot.model.registries import RegistrySettings, TLSMaterial
+from imagebot.model.scans import ScanResult
+from imagebot.scan._endpoints import host_of, targets
+from imagebot.scan._http import RegistryHTTP, RetryPolicy
+from imagebot.scan._scanner import CredentialLookup, DigestMode, ScanOptions, scan_repository
+from imagebot.state import StateStore
+
+__all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "scan_all"]
+
+USER_AGENT = f"imagebot/{__version__} (+https://github.com/imagebot/imagebot)"
+
+
+def _ssl_context(material: TLSMaterial) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if material.ca_pem:
+        context.load_verify_locations(cadata=material.ca_pem)
+    if material.cert_pem and material.key_pem:
+        # load_cert_chain reads files only; keep them private and short-lived
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+            for path, text in ((cert, material.cert_pem), (key, material.key_pem)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(text)
+            context.load_cert_chain(cert, key)
+    return context
+
+
+def _client(
+    repositories: Sequence[flux.ImageRepository],
+    settings: RegistrySettings,
+    tls: Mapping[ObjectKey, TLSMaterial],
+    transport: httpx.AsyncBaseTransport | None,
+) -> httpx.AsyncClient:
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    if transport is None:
+        for repo in repositories:
+            material = tls.get(repo.key)
+            if material is None:
+                continue
+            context = _ssl_context(material)
+            for target in targets(repo.image, insecure=repo.insecure, mirrors=settings.mirrors):
+                if target.base_url.startswith("https://"):
+                    mounts[f"https://{host_of(target.base_url)}"] = httpx.AsyncHTTPTransport(
+                        verify=context, http2=settings.http2,
+                    )
+    return httpx.AsyncClient(
+        transport=transport,
+        mounts=mounts or None,
+        http2=settings.http2,
+        timeout=httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=None),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=30),
+        headers={"User-Agent": USER_AGENT},
+        trust_env=True,  # HTTP(S)_PROXY / NO_PROXY
+    )
+
+
+async def _scan_all(
+    repositories: Sequence[flux.ImageRepository],
+    *,
+    credentials: CredentialLookup,
+    settings: RegistrySettings,
+    state: StateStore | None,
+    options: ScanOptions,
+    tls: Mapping[ObjectKey, TLSMaterial],
+    transport: httpx.AsyncBaseTransport | None,
+    sleep: Callable[[float], Awaitable[None]] | None,
+    now: datetime.datetime,
+    on_result: Callable[[ScanResult], None] | None,
+) -> list[ScanResult]:
+    async with _client(repositories, settings, tls, transport) as client:
+        http = RegistryHTTP(
+            client, max_connections=settings.max_connections_per_registry,
+            deadline=settings.request_deadline, sleep=sleep or asyncio.sleep,
+        )
+
+        async def one(repo: flux.ImageRepository) -> ScanResult:
+            result = await scan_repository(
+                http, repo, credentials=credentials, settings=settings, state=state,
+                options=options, now=now,
+            )
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return list(await asyncio.gather(*(one(repo) for repo in repositories)))
+
+
+def scan_all(
+    repositories: Sequence[flux.ImageRepository],
+    *,
+    credentials: CredentialLookup,
+    settings: RegistrySettings | None = None,
+    state: StateStore | None = None,
+    options: ScanOptions | None = None,
+    tls: Mapping[ObjectKey, TLSMaterial] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    now: datetime.datetime | None = None,
+    on_result: Callable[[ScanResult], None] | None = None,
+) -> list[ScanResult]:
+    """Scan every repository (suspended ones are skipped by the caller); results in input order.
+
+    ``transport`` and ``sleep`` are test seams (``httpx.MockTransport``, a no-op sleep).
+    """
+    return asyncio.run(_scan_all(
+        repositories, credentials=credentials, settings=settings or RegistrySettings(), state=state,
+        options=options or ScanOptions(), tls=tls or {}, transport=transport, sleep=sleep,
+        now=now or datetime.datetime.now(datetime.UTC), on_result=on_result,
+    ))

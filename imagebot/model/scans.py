@@ -1,0 +1,31 @@
+"""The outcome of scanning one ImageRepository: a tag list, or an error to report.
+
+Produced by :mod:`imagebot.scan`; consumed by the scan command and the pipeline. A failed
+repository never hides the others: each result stands alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from imagebot.model.ids import ObjectKey
+from imagebot.model.images import ImageRepo, TagList
+
+__all__ = ["ScanResult"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScanResult:
+    key: ObjectKey
+    image: ImageRepo
+    tags: TagList | None = None
+    error: str | None = None
+    """One line naming the registry and the cause; never a secret."""
+    retryable: bool = False
+    """True when the cause is temporary (unreachable, 5xx, rate limited)."""
+    endpoint: str = ""
+    """The registry endpoint that answered (a mirror or the canonical host)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

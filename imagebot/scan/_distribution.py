@@ -1,0 +1,210 @@
+"""The OCI distribution API calls imagebot makes: tag listing, manifest digests, creation time.
+
+Used by :mod:`imagebot.scan._scanner`. Registry URLs are built only here. Tag listing follows
+``Link`` headers and nothing else (pages may be shorter than ``n``; registries may ignore ``n``),
+rejects cross-origin links, and never trusts server order. Digests come from ``HEAD`` with the
+full Accept list (the same list every time, so the digest cannot change with it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import re
+from typing import Any
+
+from imagebot import errors
+from imagebot.model.ids import Digest, Tag
+from imagebot.model.registries import Credential
+from imagebot.scan._http import RegistryHTTP
+from imagebot.scan._links import next_link, same_origin
+
+__all__ = ["MANIFEST_ACCEPT", "Endpoint", "head_digest", "image_created", "list_tags"]
+
+MANIFEST_ACCEPT = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+_INDEX_TYPES = frozenset({
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+})
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+_PAGE_CAP = 8 * 1024 * 1024
+_MANIFEST_CAP = 4 * 1024 * 1024
+_PAGE_SIZES = ("1000", "100", None)  # fallbacks for registries that refuse n=1000 (ECR: 405)
+_MAX_PAGES = 10_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where to send API calls for one repository, and as whom."""
+
+    base_url: str
+    """``https://registry-1.docker.io``, ``http://127.0.0.1:5000``."""
+    host: str
+    """host[:port] of ``base_url``: the key for per-registry limits and messages."""
+    path: str
+    credential: Credential | None
+
+    @property
+    def scope(self) -> str:
+        return f"repository:{self.path}:pull"
+
+
+async def _get(http: RegistryHTTP, endpoint: Endpoint, url: str, *, accept: str, cap: int,
+               method: str = "GET", follow_redirects: bool = False) -> Any:
+    return await http.request(
+        method, url, host=endpoint.host, base_url=endpoint.base_url, scope=endpoint.scope,
+        credential=endpoint.credential, accept=accept, cap=cap, follow_redirects=follow_redirects,
+    )
+
+
+def _not_found(endpoint: Endpoint) -> errors.RepositoryNotFound:
+    return errors.RepositoryNotFound(
+        f"registry {endpoint.host}: repository {endpoint.path} not found (or no access to it)"
+    )
+
+
+async def list_tags(http: RegistryHTTP, endpoint: Endpoint, *, max_tags: int) -> list[str]:
+    """Every tag of the repository, across all pages, deduplicated, in no particular order."""
+    tags: dict[str, None] = {}
+    page_sizes = list(_PAGE_SIZES)
+    url: str | None = _tags_url(endpoint, page_sizes[0])
+    seen_urls: set[str] = set()
+    while url is not None:
+        if url in seen_urls or len(seen_urls) >= _MAX_PAGES:
+            raise errors.RegistryProtocolError(f"registry {endpoint.host}: tag pages loop at {url}")
+        seen_urls.add(url)
+        response = await _get(http, endpoint, url, accept="application/json", cap=_PAGE_CAP)
+        if response.status == 404:
+            raise _not_found(endpoint)
+        if response.status in (400, 405) and len(seen_urls) == 1 and len(page_sizes) > 1:
+            page_sizes.pop(0)  # the registry refused our page size: ask again with a smaller one
+            url = _tags_url(endpoint, page_sizes[0])
+            seen_urls.clear()
+            continue
+        if response.status >= 300:
+            raise errors.RegistryProtocolError(
+                f"registry {endpoint.host}: tag list of {endpoint.path} answered {response.status}"
+            )
+        for tag in _page_tags(response.body, response.content_type, endpoint):
+            tags[tag] = None
+        if len(tags) > max_tags:
+            raise errors.RegistryProtocolError(
+                f"registry {endpoint.host}: {endpoint.path} has more than {max_tags} tags; "
+                "raise maxTags in RegistrySettings"
+            )
+        url = next_link(response.headers.get_list("link"), response.url)
+        if url is not None and not same_origin(url, endpoint.base_url):
+            raise errors.RegistryProtocolError(
+                f"registry {endpoint.host}: refusing a next-page link to another origin ({url})"
+            )
+    return list(tags)
+
+
+def _tags_url(endpoint: Endpoint, page_size: str | None) -> str:
+    url = f"{endpoint.base_url}/v2/{endpoint.path}/tags/list"
+    return f"{url}?n={page_size}" if page_size else url
+
+
+def _page_tags(body: bytes, content_type: str, endpoint: Endpoint) -> list[str]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        kind = "an HTML page" if b"<" in body[:100] else "invalid JSON"
+        raise errors.RegistryProtocolError(
+            f"registry {endpoint.host}: tag list of {endpoint.path} is {kind}, not JSON"
+            f" (content-type {content_type or 'none'})"
+        ) from None
+    if not isinstance(data, dict):
+        raise errors.RegistryProtocolError(f"registry {endpoint.host}: tag list is not a JSON object")
+    tags = data.get("tags")
+    if tags is None:  # distribution answers null once the last tagged manifest is deleted
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise errors.RegistryProtocolError(f"registry {endpoint.host}: 'tags' is not a list of strings")
+    return tags
+
+
+async def head_digest(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Digest:
+    """The digest the tag points at (index digest for multi-arch images)."""
+    url = f"{endpoint.base_url}/v2/{endpoint.path}/manifests/{tag}"
+    response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP, method="HEAD")
+    digest = str(response.headers.get("docker-content-digest", ""))
+    if response.status == 404:
+        raise errors.RegistryError(f"registry {endpoint.host}: {endpoint.path}:{tag} has no manifest")
+    if response.status == 405 or (response.status == 200 and not digest):
+        # no digest header (old registries, some proxies): hash the manifest bytes ourselves
+        response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP)
+        digest = "sha256:" + hashlib.sha256(response.body).hexdigest()
+    if not _DIGEST_RE.fullmatch(digest):
+        raise errors.RegistryProtocolError(
+            f"registry {endpoint.host}: invalid digest {digest[:80]!r} for {endpoint.path}:{tag}"
+        )
+    return Digest(digest)
+
+
+async def _manifest(http: RegistryHTTP, endpoint: Endpoint, reference: str) -> tuple[dict[str, Any], str]:
+    url = f"{endpoint.base_url}/v2/{endpoint.path}/manifests/{reference}"
+    response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP)
+    if response.status != 200:
+        raise errors.RegistryError(
+            f"registry {endpoint.host}: manifest {endpoint.path}:{reference} answered {response.status}"
+        )
+    computed = "sha256:" + hashlib.sha256(response.body).hexdigest()
+    if reference.startswith("sha256:") and computed != reference:
+        raise errors.RegistryProtocolError(
+            f"registry {endpoint.host}: manifest digest mismatch for {reference}"
+        )
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.RegistryProtocolError(f"registry {endpoint.host}: manifest is not JSON") from None
+    if not isinstance(data, dict):
+        raise errors.RegistryProtocolError(f"registry {endpoint.host}: manifest is not a JSON object")
+    return data, str(data.get("mediaType") or response.content_type)
+
+
+def _pick_platform(index: dict[str, Any]) -> str | None:
+    entries = [m for m in index.get("manifests", []) if isinstance(m, dict)]
+    images = [
+        m for m in entries
+        if (m.get("annotations") or {}).get("vnd.docker.reference.type") != "attestation-manifest"
+    ]
+    for m in images:
+        platform = m.get("platform") or {}
+        if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
+            return str(m.get("digest"))
+    return str(images[0].get("digest")) if images else None
+
+
+async def image_created(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> datetime.datetime | None:
+    """The image's ``created`` time from its config blob (linux/amd64 of an index); None if unknown."""
+    manifest, media_type = await _manifest(http, endpoint, tag)
+    for _ in range(2):  # nested indexes, depth-limited
+        if media_type not in _INDEX_TYPES and "manifests" not in manifest:
+            break
+        child = _pick_platform(manifest)
+        if child is None:
+            return None
+        manifest, media_type = await _manifest(http, endpoint, child)
+    config = manifest.get("config")
+    digest = config.get("digest") if isinstance(config, dict) else None
+    if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
+        return None
+    url = f"{endpoint.base_url}/v2/{endpoint.path}/blobs/{digest}"
+    response = await _get(http, endpoint, url, accept="*/*", cap=_MANIFEST_CAP, follow_redirects=True)
+    if response.status != 200 or "sha256:" + hashlib.sha256(response.body).hexdigest() != digest:
+        return None
+    try:
+        created = json.loads(response.body).get("created")
+        when = datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    # epoch 0 (reproducible builds) and Go's zero time mean "unknown", not "oldest"
+    return when if when.year > 1970 else None

@@ -1,0 +1,296 @@
+"""Registry requests with authentication, retries, rate limits and per-registry circuit breakers.
+
+Used by :mod:`imagebot.scan._distribution`. One :class:`RegistryHTTP` per run wraps one httpx
+client. For each registry host it keeps a connection semaphore, what auth scheme the host asked
+for, the last ``ratelimit-*`` figures, and whether the host is blocked for the rest of the run
+(pull limit hit, too many auth failures, circuit open). The per-request state machine follows
+registry-protocol §6: at most two auth round trips, no retry on 4xx, bounded backoff with full
+jitter on 5xx/408/429/network errors, ``Retry-After`` honoured up to a cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.utils
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from imagebot import errors
+from imagebot.model.registries import Credential
+from imagebot.scan import _transport
+from imagebot.scan._auth import TokenCache, basic_header
+from imagebot.scan._challenges import Challenge, parse_challenges, pick_challenge
+from imagebot.scan._errors import body_summary, registry_error_codes
+
+__all__ = ["RegistryHTTP", "RetryPolicy"]
+
+logger = logging.getLogger("imagebot.scan")
+
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_ERROR_BODY_CAP = 1024 * 1024
+_CIRCUIT_THRESHOLD = 5
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 4
+    base: float = 0.5
+    cap: float = 30.0
+    max_retry_after: float = 120.0
+    """A longer ``Retry-After`` blocks the registry for the run instead of sleeping."""
+
+
+@dataclasses.dataclass(slots=True)
+class _HostState:
+    semaphore: asyncio.Semaphore
+    basic: bool = False
+    challenge: Challenge | None = None
+    blocked: errors.ImagebotError | None = None
+    failures: int = 0
+    limit: int | None = None
+    remaining: int | None = None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    import datetime
+
+    seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
+def _ratelimit_value(value: str | None) -> int | None:
+    if not value:
+        return None
+    head = value.split(";", 1)[0].strip()
+    return int(head) if head.isdigit() else None
+
+
+class RegistryHTTP:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        max_connections: int,
+        deadline: float,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._max_connections = max_connections
+        self._deadline = deadline
+        self._retry = retry
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._hosts: dict[str, _HostState] = {}
+        self.tokens = TokenCache(client, deadline=deadline)
+
+    def host_state(self, host: str) -> _HostState:
+        state = self._hosts.get(host)
+        if state is None:
+            state = self._hosts[host] = _HostState(asyncio.Semaphore(self._max_connections))
+        return state
+
+    def rate_limit(self, host: str) -> tuple[int | None, int | None]:
+        state = self.host_state(host)
+        return state.limit, state.remaining
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        host: str,
+        base_url: str,
+        scope: str,
+        credential: Credential | None,
+        accept: str = "application/json",
+        cap: int,
+        follow_redirects: bool = False,
+    ) -> _transport.Response:
+        """A registry request; returns 2xx/3xx/404 answers, raises a classified error otherwise."""
+        state = self.host_state(host)
+        last: errors.ImagebotError | None = None
+        for attempt in range(self._retry.attempts):
+            if state.blocked is not None:
+                raise state.blocked
+            delay: float | None = None
+            try:
+                async with state.semaphore:
+                    response = await self._authenticated(
+                        method, url, host=host, base_url=base_url, scope=scope,
+                        credential=credential, accept=accept, cap=cap,
+                        follow_redirects=follow_redirects, state=state,
+                    )
+            except errors.RegistryUnavailable as exc:
+                last = exc
+            else:
+                self._note_rate_limit(state, response, host)
+                if response.status not in _RETRY_STATUSES:
+                    state.failures = 0
+                    return self._final(response, host=host, credential=credential)
+                last, delay = self._retryable_status(response, host, state)
+            if attempt + 1 < self._retry.attempts:
+                backoff = self._rng.uniform(0, min(self._retry.cap, self._retry.base * 2**attempt))
+                wait = delay if delay is not None else backoff
+                logger.info("registry %s: %s; retrying in %.1fs", host, last, wait)
+                await self._sleep(wait)
+        assert last is not None
+        state.failures += 1
+        if state.failures >= _CIRCUIT_THRESHOLD and state.blocked is None:
+            state.blocked = errors.RegistryUnavailable(
+                f"registry {host}: skipped for the rest of this run after {state.failures} failed requests"
+            )
+        raise last
+
+    def _retryable_status(
+        self, response: _transport.Response, host: str, state: _HostState
+    ) -> tuple[errors.ImagebotError, float | None]:
+        summary = body_summary(response.body, response.content_type)
+        if response.status != 429:
+            return errors.RegistryUnavailable(f"registry {host}: answered {response.status}: {summary}"), None
+        codes = [code for code, _ in registry_error_codes(response.body)]
+        retry_after = _parse_retry_after(response.headers.get("retry-after"))
+        if "TOOMANYREQUESTS" in codes and retry_after is None:
+            # Docker Hub's pull limit: retrying within seconds is pointless; stop for this run
+            budget = f" (limit {state.limit}, remaining {state.remaining})" if state.limit is not None else ""
+            state.blocked = errors.RateLimited(
+                f"registry {host}: pull rate limit reached{budget}; skipped for the rest of this run",
+                delay=3600,
+            )
+            raise state.blocked
+        if retry_after is not None and retry_after > self._retry.max_retry_after:
+            state.blocked = errors.RateLimited(
+                f"registry {host}: rate limited, asked to wait {retry_after:.0f}s; "
+                "skipped for the rest of this run",
+                delay=retry_after,
+            )
+            raise state.blocked
+        return errors.RateLimited(f"registry {host}: rate limited (429): {summary}",
+                                  delay=retry_after or 60), retry_after
+
+    def _note_rate_limit(self, state: _HostState, response: _transport.Response, host: str) -> None:
+        limit = _ratelimit_value(response.headers.get("ratelimit-limit"))
+        remaining = _ratelimit_value(response.headers.get("ratelimit-remaining"))
+        if limit is None and remaining is None:
+            return
+        state.limit, state.remaining = limit, remaining
+        if remaining is not None and remaining <= 0 and state.blocked is None:
+            state.blocked = errors.RateLimited(
+                f"registry {host}: rate-limit budget exhausted (limit {limit}); "
+                "skipped for the rest of this run", delay=3600,
+            )
+        elif remaining is not None and limit and remaining < limit // 10:
+            logger.warning("registry %s: %s of %s requests left in the rate-limit window",
+                           host, remaining, limit)
+
+    def _final(self, response: _transport.Response, *, host: str,
+               credential: Credential | None) -> _transport.Response:
+        if response.status < 400 or response.status == 404:
+            return response
+        summary = body_summary(response.body, response.content_type)
+        if response.status == 401:
+            return self._auth_error(response, host, credential)
+        if response.status == 403:
+            return self._raise(errors.RegistryAccessDenied(
+                f"registry {host}: access denied (403){self._who(credential)}: {summary}"
+            ))
+        return self._raise(errors.RegistryError(f"registry {host}: answered {response.status}: {summary}"))
+
+    @staticmethod
+    def _who(credential: Credential | None) -> str:
+        if credential is None:
+            return " for anonymous access; configure credentials (secretRef or docker config)"
+        return f" for user {credential.username!r}" if credential.username else ""
+
+    def _auth_error(self, response: _transport.Response, host: str,
+                    credential: Credential | None) -> _transport.Response:
+        challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
+        if challenge is not None and challenge.params.get("error") == "insufficient_scope":
+            return self._raise(errors.RegistryAccessDenied(
+                f"registry {host}: access denied (insufficient_scope){self._who(credential)}"
+            ))
+        if credential is None:
+            return self._raise(errors.RegistryAuthError(
+                f"registry {host}: authentication required and no credentials are configured "
+                "(set secretRef, DOCKER_CONFIG or IMAGEBOT_REGISTRY_* variables)"
+            ))
+        return self._raise(errors.RegistryAuthError(
+            f"registry {host}: credentials{self._who(credential)} from {credential.origin} were refused (401)"
+        ))
+
+    @staticmethod
+    def _raise(exc: errors.ImagebotError) -> _transport.Response:
+        raise exc
+
+    async def _authenticated(
+        self, method: str, url: str, *, host: str, base_url: str, scope: str,
+        credential: Credential | None, accept: str, cap: int, follow_redirects: bool,
+        state: _HostState,
+    ) -> _transport.Response:
+        scopes = frozenset({scope})
+        headers = {"Accept": accept, "Docker-Distribution-API-Version": "registry/2.0"}
+        authorization = self._known_authorization(state, scopes, credential, base_url)
+        if authorization:
+            headers["Authorization"] = authorization
+        response = await self._send(method, url, host, headers, cap, follow_redirects=follow_redirects)
+        for _ in range(2):  # at most two auth round trips: first challenge, then an expired token
+            if response.status != 401:
+                return response
+            challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
+            if challenge is None:
+                return response
+            if challenge.scheme == "basic":
+                if credential is None or not credential.password or state.basic:
+                    return response
+                state.basic = True
+                headers["Authorization"] = basic_header(credential)
+            else:
+                if challenge.params.get("error") == "insufficient_scope" and "Authorization" in headers:
+                    extra = challenge.params.get("scope", "")
+                    if not extra or extra in scopes:
+                        return response
+                    scopes = scopes | frozenset(extra.split())
+                state.challenge = challenge
+                if "Authorization" in headers:
+                    self.tokens.drop(challenge, scopes, credential, base_url)
+                token = await self.tokens.token(
+                    challenge, scopes, credential, registry_url=base_url, host=host
+                )
+                headers["Authorization"] = f"Bearer {token}"
+            response = await self._send(method, url, host, headers, cap, follow_redirects=follow_redirects)
+        return response
+
+    def _known_authorization(self, state: _HostState, scopes: frozenset[str],
+                             credential: Credential | None, base_url: str) -> str | None:
+        if state.basic and credential is not None and credential.password:
+            return basic_header(credential)
+        if state.challenge is not None:
+            token = self.tokens.cached(state.challenge, scopes, credential, base_url)
+            if token:
+                return f"Bearer {token}"
+        return None
+
+    async def _send(self, method: str, url: str, host: str, headers: dict[str, str], cap: int,
+                    *, follow_redirects: bool) -> _transport.Response:
+        response = await _transport.send(
+            self._client, method, url, host=host, headers=headers,
+            cap=max(cap, _ERROR_BODY_CAP) if method != "HEAD" else cap,
+            deadline=self._deadline, follow_redirects=follow_redirects,
+        )
+        if response.status < 400 and len(response.body) > cap:
+            raise errors.RegistryProtocolError(f"registry {host}: answer exceeds the {cap}-byte limit")
+        return response

@@ -1,0 +1,135 @@
+"""Scanning ImageRepositories: list, exclude, sort, resolve digests, remember in the state store.
+
+Called by :func:`imagebot.scan.scan_all`. Each repository is scanned on its own: its mirrors are
+tried in order before the registry itself, and a failure becomes that repository's
+``ScanResult.error`` without touching the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Literal
+
+import re2
+
+from imagebot import errors
+from imagebot.model import flux
+from imagebot.model.ids import Digest, Tag
+from imagebot.model.images import TagList
+from imagebot.model.registries import Credential, RegistrySettings
+from imagebot.model.scans import ScanResult
+from imagebot.scan import _distribution
+from imagebot.scan._endpoints import host_of, targets
+from imagebot.scan._http import RegistryHTTP
+from imagebot.state import StateStore
+
+__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "scan_repository"]
+
+logger = logging.getLogger("imagebot.scan")
+
+CredentialLookup = Callable[[str, str, "str | None"], "Credential | None"]
+"""``(registry host, repository path, secretRef name) -> Credential | None``."""
+
+DigestMode = Literal["none", "new", "all"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScanOptions:
+    digests: DigestMode = "new"
+    """``new``: resolve digests of tags the state store has no digest for; ``all``: every tag."""
+    max_digests: int = 500
+    """Digest look-ups per repository per run; the rest are resolved by later runs."""
+    created: bool = False
+    """Also read each newly resolved tag's creation time from its config blob (extra requests)."""
+
+
+def _compile_exclusions(repo: flux.ImageRepository) -> list[re2._Regexp]:
+    compiled = []
+    for pattern in repo.exclusion_list:
+        try:
+            compiled.append(re2.compile(pattern))
+        except re2.error as exc:
+            raise errors.ConfigError(
+                f"{repo.source}: ImageRepository {repo.key}: spec.exclusionList: "
+                f"invalid pattern {pattern!r}: {exc}"
+            ) from None
+    return compiled
+
+
+async def _resolve_digests(
+    http: RegistryHTTP, endpoint: _distribution.Endpoint, tags: list[Tag], options: ScanOptions,
+) -> tuple[dict[Tag, Digest], dict[Tag, datetime.datetime]]:
+    async def one(tag: Tag) -> tuple[Tag, Digest | None, datetime.datetime | None]:
+        try:
+            digest = await _distribution.head_digest(http, endpoint, tag)
+            created = await _distribution.image_created(http, endpoint, tag) if options.created else None
+        except errors.RateLimited:
+            raise
+        except (errors.RegistryError, errors.RegistryUnavailable) as exc:
+            logger.warning("%s: no digest for tag %s: %s", endpoint.path, tag, exc)
+            return tag, None, None
+        return tag, digest, created
+
+    results = await asyncio.gather(*(one(tag) for tag in tags[: options.max_digests]))
+    digests = {tag: digest for tag, digest, _ in results if digest is not None}
+    created = {tag: when for tag, _, when in results if when is not None}
+    return digests, created
+
+
+async def scan_repository(
+    http: RegistryHTTP,
+    repo: flux.ImageRepository,
+    *,
+    credentials: CredentialLookup,
+    settings: RegistrySettings,
+    state: StateStore | None,
+    options: ScanOptions,
+    now: datetime.datetime,
+) -> ScanResult:
+    image = repo.image
+    try:
+        exclusions = _compile_exclusions(repo)
+    except errors.ConfigError as exc:
+        return ScanResult(repo.key, image, error=str(exc))
+    failures: list[str] = []
+    retryable = True
+    for target in targets(image, insecure=repo.insecure, mirrors=settings.mirrors,
+                          insecure_hosts=settings.insecure):
+        host = host_of(target.base_url)
+        try:
+            credential = credentials(target.credential_host, image.path, repo.secret_ref)
+            endpoint = _distribution.Endpoint(target.base_url, host, image.path, credential)
+            async with asyncio.timeout(repo.timeout.total_seconds()):
+                raw = await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags)
+                kept = {t for t in raw if not any(p.search(t) for p in exclusions)}
+                tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order
+                known = state.records(image.canonical) if state is not None else {}
+                wanted = [t for t in tags if options.digests == "all"
+                          or (options.digests == "new" and (t not in known or known[t].last_digest is None))]
+                digests, created = await _resolve_digests(http, endpoint, wanted, options)
+        except TimeoutError:
+            failures.append(f"registry {host}: scan exceeded the {repo.timeout} timeout")
+            continue
+        except errors.ImagebotError as exc:
+            failures.append(f"mirror {exc}" if target.mirror else str(exc))
+            retryable = retryable and isinstance(exc, errors.TemporaryError)
+            if target.mirror:
+                logger.info("%s: mirror %s failed (%s); trying the next endpoint", repo.key, host, exc)
+            continue
+        records = (state.record(image.canonical, tags, digests, now=now) if state is not None else {})
+        all_digests = {t: r.last_digest for t, r in records.items() if r.last_digest and t in kept}
+        all_digests.update(digests)
+        tag_list = TagList(
+            repo=image, tags=tuple(tags), scanned_at=now,
+            digests=all_digests,
+            first_seen={t: r.first_seen for t, r in records.items() if t in kept},
+            first_digests={t: r.first_digest for t, r in records.items() if r.first_digest and t in kept},
+            created=created,
+        )
+        return ScanResult(repo.key, image, tags=tag_list, endpoint=target.base_url)
+    error = failures[-1] if len(failures) == 1 else "; ".join(failures)
+    return ScanResult(repo.key, image, error=error, retryable=retryable)
