@@ -57,10 +57,12 @@ class Endpoint:
 
 
 async def _get(http: RegistryHTTP, endpoint: Endpoint, url: str, *, accept: str, cap: int,
-               method: str = "GET", follow_redirects: bool = False) -> Any:
+               method: str = "GET", follow_redirects: bool = False,
+               passthrough: frozenset[int] = frozenset({404})) -> Any:
     return await http.request(
         method, url, host=endpoint.host, base_url=endpoint.base_url, scope=endpoint.scope,
         credential=endpoint.credential, accept=accept, cap=cap, follow_redirects=follow_redirects,
+        passthrough=passthrough,
     )
 
 
@@ -80,7 +82,9 @@ async def list_tags(http: RegistryHTTP, endpoint: Endpoint, *, max_tags: int) ->
         if url in seen_urls or len(seen_urls) >= _MAX_PAGES:
             raise errors.RegistryProtocolError(f"registry {endpoint.host}: tag pages loop at {url}")
         seen_urls.add(url)
-        response = await _get(http, endpoint, url, accept="application/json", cap=_PAGE_CAP)
+        refusable = frozenset({400, 404, 405}) if len(page_sizes) > 1 else frozenset({404})
+        response = await _get(http, endpoint, url, accept="application/json", cap=_PAGE_CAP,
+                              passthrough=refusable)
         if response.status == 404:
             raise _not_found(endpoint)
         if response.status in (400, 405) and len(seen_urls) == 1 and len(page_sizes) > 1:
@@ -134,7 +138,8 @@ def _page_tags(body: bytes, content_type: str, endpoint: Endpoint) -> list[str]:
 async def head_digest(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Digest:
     """The digest the tag points at (index digest for multi-arch images)."""
     url = f"{endpoint.base_url}/v2/{endpoint.path}/manifests/{tag}"
-    response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP, method="HEAD")
+    response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP, method="HEAD",
+                          passthrough=frozenset({404, 405}))
     digest = str(response.headers.get("docker-content-digest", ""))
     if response.status == 404:
         raise errors.RegistryError(f"registry {endpoint.host}: {endpoint.path}:{tag} has no manifest")

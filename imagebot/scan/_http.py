@@ -120,8 +120,9 @@ class RegistryHTTP:
         accept: str = "application/json",
         cap: int,
         follow_redirects: bool = False,
+        passthrough: frozenset[int] = frozenset({404}),
     ) -> _transport.Response:
-        """A registry request; returns 2xx/3xx/404 answers, raises a classified error otherwise."""
+        """A registry request; returns 2xx/3xx and ``passthrough`` answers, raises otherwise."""
         state = self.host_state(host)
         last: errors.ImagebotError | None = None
         for attempt in range(self._retry.attempts):
@@ -141,6 +142,8 @@ class RegistryHTTP:
                 self._note_rate_limit(state, response, host)
                 if response.status not in _RETRY_STATUSES:
                     state.failures = 0
+                    if response.status < 400 or response.status in passthrough:
+                        return response
                     return self._final(response, host=host, credential=credential)
                 last, delay = self._retryable_status(response, host, state)
             if attempt + 1 < self._retry.attempts:
@@ -199,8 +202,6 @@ class RegistryHTTP:
 
     def _final(self, response: _transport.Response, *, host: str,
                credential: Credential | None) -> _transport.Response:
-        if response.status < 400 or response.status == 404:
-            return response
         summary = body_summary(response.body, response.content_type)
         if response.status == 401:
             return self._auth_error(response, host, credential)

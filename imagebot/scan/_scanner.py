@@ -63,12 +63,18 @@ def _compile_exclusions(repo: flux.ImageRepository) -> list[re2._Regexp]:
 async def _resolve_digests(
     http: RegistryHTTP, endpoint: _distribution.Endpoint, tags: list[Tag], options: ScanOptions,
 ) -> tuple[dict[Tag, Digest], dict[Tag, datetime.datetime]]:
+    limited: list[Tag] = []
+
     async def one(tag: Tag) -> tuple[Tag, Digest | None, datetime.datetime | None]:
         try:
             digest = await _distribution.head_digest(http, endpoint, tag)
             created = await _distribution.image_created(http, endpoint, tag) if options.created else None
-        except errors.RateLimited:
-            raise
+        except errors.RateLimited as exc:
+            # the listing stands; the missing digests are resolved by a later run
+            if not limited:
+                logger.warning("%s: digests left unresolved: %s", endpoint.path, exc)
+            limited.append(tag)
+            return tag, None, None
         except (errors.RegistryError, errors.RegistryUnavailable) as exc:
             logger.warning("%s: no digest for tag %s: %s", endpoint.path, tag, exc)
             return tag, None, None
