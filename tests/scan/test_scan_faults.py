@@ -173,7 +173,7 @@ def test_long_retry_after_blocks_the_registry_for_the_run() -> None:
 def test_docker_hub_pull_limit_stops_that_registry_but_not_others() -> None:
     hub = FakeRegistry(host="registry-1.docker.io", tags={"library/nginx": ["1"], "library/redis": ["2"]})
     other = FakeRegistry(host="ghcr.io", tags={"org/app": ["3"]})
-    limit = lambda r: httpx.Response(  # noqa: E731
+    limit = lambda r: httpx.Response(
         429, json={"errors": [{"code": "TOOMANYREQUESTS", "message": "You have reached your pull rate limit."}]})
     hub.fail("/v2/library/nginx/tags/list", limit)
     hub.fail("/v2/library/redis/tags/list", limit)
@@ -360,10 +360,10 @@ def test_digest_falls_back_to_hashing_the_manifest() -> None:
     assert heads and "application/vnd.oci.image.index.v1+json" in heads[0].headers["accept"]
 
 
-def test_new_digests_are_resolved_once_and_remembered(tmp_path: object) -> None:
+def test_new_digests_are_resolved_once_and_remembered() -> None:
     fake = FakeRegistry(tags={"org/app": ["1", "2"]})
     with StateStore(":memory:") as state:
-        [first] = run(fake, [repo()], digests="new", state=state)
+        run(fake, [repo()], digests="new", state=state)
         heads_first = sum(r.method == "HEAD" for r in fake.requests)
         fake.tags["org/app"].append("3")
         [second] = run(fake, [repo()], digests="new", state=state)
