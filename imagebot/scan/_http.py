@@ -53,6 +53,8 @@ class _HostState:
     failures: int = 0
     limit: int | None = None
     remaining: int | None = None
+    ping: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    pinged: bool = False
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -108,6 +110,42 @@ class RegistryHTTP:
         state = self.host_state(host)
         return state.limit, state.remaining
 
+    async def ping(self, *, host: str, base_url: str, credential: Credential | None) -> None:
+        """``GET /v2/`` once per host per run: learn the auth scheme, catch non-registries early.
+
+        A host that cannot be reached even after retries is blocked for the rest of the run.
+        """
+        state = self.host_state(host)
+        async with state.ping:
+            if state.pinged:
+                return
+            try:
+                response = await self.request(
+                    "GET", f"{base_url}/v2/", host=host, base_url=base_url, scope="",
+                    credential=None, cap=_ERROR_BODY_CAP, passthrough=frozenset({400, 401, 404}),
+                    authenticate=False,
+                )
+            except errors.RegistryUnavailable as exc:
+                if not isinstance(exc, errors.RateLimited):
+                    state.blocked = exc
+                raise
+            if response.status == 404:
+                raise errors.RegistryError(
+                    f"registry {host}: {base_url}/v2/ answered 404; this is not a registry API endpoint "
+                    "(check the host name, or a path prefix such as Artifactory's)"
+                )
+            if response.status == 400 and b"HTTP request to an HTTPS server" in response.body:
+                raise errors.RegistryError(
+                    f"registry {host} speaks HTTPS; remove `insecure: true` (or the http:// mirror URL)"
+                )
+            if response.status == 401:
+                challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
+                if challenge is not None and challenge.scheme == "bearer":
+                    state.challenge = challenge
+                elif challenge is not None and credential is not None and credential.password:
+                    state.basic = True  # send Basic up front, saving a 401 round trip per request
+            state.pinged = True
+
     async def request(
         self,
         method: str,
@@ -121,6 +159,7 @@ class RegistryHTTP:
         cap: int,
         follow_redirects: bool = False,
         passthrough: frozenset[int] = frozenset({404}),
+        authenticate: bool = True,
     ) -> _transport.Response:
         """A registry request; returns 2xx/3xx and ``passthrough`` answers, raises otherwise."""
         state = self.host_state(host)
@@ -131,11 +170,15 @@ class RegistryHTTP:
             delay: float | None = None
             try:
                 async with state.semaphore:
-                    response = await self._authenticated(
-                        method, url, host=host, base_url=base_url, scope=scope,
-                        credential=credential, accept=accept, cap=cap,
-                        follow_redirects=follow_redirects, state=state,
-                    )
+                    if authenticate:
+                        response = await self._authenticated(
+                            method, url, host=host, base_url=base_url, scope=scope,
+                            credential=credential, accept=accept, cap=cap,
+                            follow_redirects=follow_redirects, state=state,
+                        )
+                    else:
+                        response = await self._send(method, url, host, {"Accept": accept}, cap,
+                                                    follow_redirects=follow_redirects)
             except errors.RegistryUnavailable as exc:
                 last = exc
             else:

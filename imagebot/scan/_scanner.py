@@ -110,6 +110,7 @@ async def scan_repository(
             credential = credentials(target.credential_host, image.path, repo.secret_ref)
             endpoint = _distribution.Endpoint(target.base_url, host, image.path, credential)
             async with asyncio.timeout(repo.timeout.total_seconds()):
+                await http.ping(host=host, base_url=target.base_url, credential=credential)
                 raw = await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags)
                 kept = {t for t in raw if not any(p.search(t) for p in exclusions)}
                 tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order

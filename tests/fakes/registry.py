@@ -43,6 +43,8 @@ class FakeRegistry:
     token_ttl: int | None = 300
     faults: dict[str, deque[Handler]] = dataclasses.field(default_factory=lambda: defaultdict(deque))
     requests: list[httpx.Request] = dataclasses.field(default_factory=list)
+    """Every API request except the ``/v2/`` pings."""
+    pings: list[httpx.Request] = dataclasses.field(default_factory=list)
     token_requests: list[httpx.Request] = dataclasses.field(default_factory=list)
     digests_via_header: bool = True
     issued: set[str] = dataclasses.field(default_factory=set)
@@ -68,19 +70,22 @@ class FakeRegistry:
     # -- request handling -------------------------------------------------------------------
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host != self.host:
+        if self.host not in (request.url.host, request.url.netloc.decode()):
             self.token_requests.append(request)
             return self._token(request)
-        self.requests.append(request)
         queue = self.faults.get(request.url.path)
+        if request.url.path == "/v2/":
+            self.pings.append(request)
+            if queue:
+                return queue.popleft()(request)
+            return self._check_auth(request) or httpx.Response(200, json={})
+        self.requests.append(request)
         if queue:
             return queue.popleft()(request)
         denied = self._check_auth(request)
         if denied is not None:
             return denied
         path = request.url.path
-        if path == "/v2/":
-            return httpx.Response(200, json={})
         if path.endswith("/tags/list"):
             return self._tags(request, path.removeprefix("/v2/").removesuffix("/tags/list"))
         if "/manifests/" in path:

@@ -312,8 +312,9 @@ def test_basic_auth_challenge_is_answered_with_credentials() -> None:
     [result] = run(fake, [repo()], credential=ALICE, digests="all")
     assert tags_of(result) == ["1"]
     assert fake.requests[-1].headers["authorization"].startswith("Basic ")
-    # once the host asked for Basic, later requests carry it up front (no extra 401 round trip)
-    assert [r.headers.get("authorization") is None for r in fake.requests].count(True) == 1
+    # the ping taught us the host wants Basic: every API request carries it up front
+    assert len(fake.pings) == 1
+    assert all(r.headers.get("authorization", "").startswith("Basic ") for r in fake.requests)
 
 
 def test_basic_auth_with_wrong_password_names_user_not_password() -> None:
@@ -442,3 +443,32 @@ def test_docker_hub_names_use_the_api_host_and_library_prefix() -> None:
     assert tags_of(result) == ["1.27"]
     assert hub.requests[0].url.path == "/v2/library/nginx/tags/list"
     assert result.image.name == "nginx"
+
+
+def test_ping_404_means_not_a_registry() -> None:
+    fake = FakeRegistry(tags={"org/app": ["1"]})
+    fake.fail("/v2/", lambda r: httpx.Response(404, text="404 page not found"))
+    [result] = run(fake, [repo()])
+    assert result.error is not None
+    assert "/v2/ answered 404; this is not a registry API endpoint" in result.error
+    assert fake.requests == []
+
+
+def test_plain_http_to_an_https_registry_gets_a_hint() -> None:
+    fake = FakeRegistry(host="127.0.0.1:5443", tags={"org/app": ["1"]})
+    fake.fail("/v2/", lambda r: httpx.Response(400, text="Client sent an HTTP request to an HTTPS server."))
+    [result] = run(fake, [repo("127.0.0.1:5443/org/app")])
+    assert result.error == "registry 127.0.0.1:5443 speaks HTTPS; remove `insecure: true` (or the http:// mirror URL)"
+
+
+def test_one_ping_per_registry_and_unreachable_registries_are_not_retried_per_repository() -> None:
+    attempts: list[str] = []
+
+    def route(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        raise httpx.ConnectError("connection refused")
+
+    sleeps = Sleeps()
+    results = run(httpx.MockTransport(route), [repo("down.test/a", "a"), repo("down.test/b", "b")], sleeps=sleeps)
+    assert all(r.error == "registry down.test: cannot connect (connection refused)" for r in results)
+    assert len(attempts) == 4  # one retried ping; the second repository finds the host blocked
