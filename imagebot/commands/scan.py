@@ -96,15 +96,18 @@ def _summary(result: ScanResult) -> str:
     return f"{result.key}  {result.image}  {count}" + (f"  newest: {newest}" if tags else "") + via
 
 
-def _as_json(result: ScanResult) -> dict[str, object]:
+def _as_json(result: ScanResult, *, created: bool) -> dict[str, object]:
     tags = result.tags
-    return {
+    entry: dict[str, object] = {
         "name": str(result.key),
         "image": result.image.name,
         "tags": list(tags.tags) if tags else [],
         "digests": dict(sorted(tags.digests.items())) if tags else {},
         "error": result.error,
     }
+    if created:
+        entry["created"] = {t: when.isoformat() for t, when in sorted(tags.created.items())} if tags else {}
+    return entry
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if progress:
         print("\r\033[K", end="", file=sys.stderr)
     if args.json:
-        print(json.dumps([_as_json(r) for r in results], indent=2))
+        print(json.dumps([_as_json(r, created=args.created) for r in results], indent=2))
     else:
         for result in results:
             print(_summary(result))
