@@ -61,7 +61,8 @@ def _client(
             if material is None:
                 continue
             context = _ssl_context(material)
-            for target in targets(repo.image, insecure=repo.insecure, mirrors=settings.mirrors):
+            for target in targets(repo.image, insecure=repo.insecure, mirrors=settings.mirrors,
+                                  insecure_hosts=settings.insecure, custom_tls=True):
                 if target.base_url.startswith("https://"):
                     mounts[f"https://{host_of(target.base_url)}"] = httpx.AsyncHTTPTransport(
                         verify=context, http2=settings.http2,

@@ -42,14 +42,20 @@ class Target:
 
 def targets(
     image: ImageRepo, *, insecure: bool, mirrors: Mapping[str, tuple[str, ...]],
-    insecure_hosts: frozenset[str] = frozenset(),
+    insecure_hosts: frozenset[str] = frozenset(), custom_tls: bool = False,
 ) -> list[Target]:
-    """Endpoints to try in order for ``image``: its mirrors, then the registry itself."""
+    """Endpoints to try in order for ``image``: its mirrors, then the registry itself.
+
+    Loopback registries default to plain HTTP (as Docker and Flux do) unless a custom CA or
+    client certificate is configured for them, which only makes sense over HTTPS.
+    """
     found = [Target(url, host_of(url), mirror=True) for url in mirrors.get(image.registry, ())]
     if image.registry == DOCKER_HUB:
         found.append(Target("https://registry-1.docker.io", DOCKER_HUB, mirror=False))
     else:
-        plain = insecure or image.registry in insecure_hosts or _is_loopback(image.registry)
+        plain = insecure or image.registry in insecure_hosts or (
+            _is_loopback(image.registry) and not custom_tls
+        )
         scheme = "http" if plain else "https"
         found.append(Target(f"{scheme}://{image.registry}", image.registry, mirror=False))
     return found

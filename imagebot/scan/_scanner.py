@@ -104,7 +104,7 @@ async def scan_repository(
     failures: list[str] = []
     retryable = True
     for target in targets(image, insecure=repo.insecure, mirrors=settings.mirrors,
-                          insecure_hosts=settings.insecure):
+                          insecure_hosts=settings.insecure, custom_tls=repo.cert_secret_ref is not None):
         host = host_of(target.base_url)
         try:
             credential = credentials(target.credential_host, image.path, repo.secret_ref)
