@@ -1,18 +1,29 @@
 """The only home of ruamel.yaml: loading YAML documents for config and locating scalars for setters.
 
-Callers get plain Python data (config) or positioned nodes (setters); ruamel's exceptions are
-translated here into ``ValueError`` subclasses carrying the line, so no ruamel type escapes.
+Callers get plain Python data (config, :func:`load_all_plain`) or positioned value scalars
+(:mod:`imagebot.setters`, :func:`locate_scalars`); ruamel's exceptions are translated here into
+``ValueError`` subclasses carrying the line, so no ruamel type escapes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import re
+from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    DocumentStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+)
+from ruamel.yaml.reader import ReaderError
 
-__all__ = ["YAMLSyntaxError", "load_all_plain"]
+__all__ = ["PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "load_all_plain", "locate_scalars"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -27,13 +38,145 @@ class YAMLSyntaxError(ValueError):
 
 
 def load_all_plain(text: str) -> list[Any]:
-    """Every document of ``text`` as plain dicts/lists/scalars (empty documents dropped)."""
+    """Every document of ``text`` as plain dicts/lists/scalars; an empty document is ``None``."""
     yaml = YAML(typ="safe", pure=True)
     try:
-        return [doc for doc in yaml.load_all(text) if doc is not None]
+        return list(yaml.load_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         raise YAMLSyntaxError(line, exc.problem or exc.context or "invalid YAML") from exc
     except YAMLError as exc:
         raise YAMLSyntaxError(0, str(exc).splitlines()[0]) from exc
+
+
+ScalarStyle = Literal["plain", "single", "double", "literal", "folded"]
+PathKey = str | int
+"""A mapping key (scalar keys only; complex keys show as ``"?"``) or a sequence index."""
+
+_STYLES: dict[str | None, ScalarStyle] = {
+    None: "plain", "'": "single", '"': "double", "|": "literal", ">": "folded",
+}
+_MAPPING_VALUE = re.compile(r"[ \t]*:")
+_PROPERTY = re.compile(r"(?:[ \t\r\n]+|#[^\r\n]*|&[^ \t\r\n]*|!<[^>]*>|![^ \t\r\n]*)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scalar:
+    """A scalar *value* (mapping value, sequence item or document root) located in the text.
+
+    Offsets index the ``str`` given to :func:`locate_scalars` (a BOM counts as one character), so
+    ``text[start:end]`` is the scalar exactly as written, quotes included and anchor/tag excluded.
+    An empty plain value (``tag:`` or ``-``) has ``start == end`` just after its indicator.
+    """
+
+    value: str
+    document: int
+    """0-based index of the document in the stream."""
+    path: tuple[PathKey, ...]
+    start: int
+    end: int
+    line: int
+    """1-based line on which the scalar ends (where its line comment sits)."""
+    style: ScalarStyle
+    tag: str | None
+    """Explicit tag (``!!str`` → ``tag:yaml.org,2002:str``); ``None`` when implicit."""
+    flow: bool
+    """Inside a flow collection (``[...]`` / ``{...}``)."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Frame:
+    path: tuple[PathKey, ...]
+    mapping: bool
+    flow: bool
+    in_key: bool = False
+    expect_key: bool = True
+    key: PathKey = "?"
+    key_end: int = -1
+    key_line: int = 0
+    index: int = 0
+
+
+_Node = ScalarEvent | AliasEvent | MappingStartEvent | SequenceStartEvent
+
+
+def locate_scalars(text: str) -> list[Scalar]:
+    """Every scalar value of every document in ``text``, in document order; keys and aliases are
+    not reported (an anchored scalar is reported once, where it is defined).
+
+    Only ruamel's parser runs (no composing, no tag resolution), which keeps this cheap; raises
+    :class:`YAMLSyntaxError` when ``text`` is not YAML.
+    """
+    found: list[Scalar] = []
+    stack: list[_Frame] = []
+    document = -1
+    try:
+        for event in YAML(typ="safe", pure=True).parse(text):
+            if isinstance(event, DocumentStartEvent):
+                document += 1
+                stack.clear()
+            elif isinstance(event, CollectionEndEvent):
+                stack.pop()
+            elif isinstance(event, _Node):
+                _visit(text, event, document, stack, found)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise YAMLSyntaxError(line, exc.problem or exc.context or "invalid YAML") from exc
+    except ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise YAMLSyntaxError(line, str(exc).splitlines()[0]) from exc
+    except YAMLError as exc:
+        raise YAMLSyntaxError(0, str(exc).splitlines()[0]) from exc
+    return found
+
+
+def _visit(text: str, event: _Node, document: int, stack: list[_Frame], found: list[Scalar]) -> None:
+    parent = stack[-1] if stack else None
+    collection = isinstance(event, MappingStartEvent | SequenceStartEvent)
+    mapping = isinstance(event, MappingStartEvent)
+    path: tuple[PathKey, ...] = ()
+    if parent is not None and parent.mapping and parent.expect_key:
+        parent.expect_key = False
+        if isinstance(event, ScalarEvent):
+            parent.key, parent.key_end = event.value, event.end_mark.index
+        else:
+            parent.key, parent.key_end = "?", -1
+        parent.key_line = event.end_mark.line
+        if collection:  # a complex key: walk it, but report nothing inside
+            stack.append(_Frame((), mapping, True, in_key=True))
+        return
+    if parent is not None and parent.mapping:
+        parent.expect_key = True
+        path = (*parent.path, parent.key)
+    elif parent is not None:
+        path = (*parent.path, parent.index)
+        parent.index += 1
+    in_key = parent is not None and parent.in_key
+    if isinstance(event, MappingStartEvent | SequenceStartEvent):
+        flow = bool(event.flow_style) or (parent is not None and parent.flow)
+        stack.append(_Frame(path, mapping, flow, in_key))
+    elif isinstance(event, ScalarEvent) and not in_key:
+        found.append(_scalar(text, event, document, path, parent))
+
+
+def _scalar(
+    text: str, event: ScalarEvent, document: int, path: tuple[PathKey, ...], parent: _Frame | None
+) -> Scalar:
+    start, end, line = event.start_mark.index, event.end_mark.index, event.end_mark.line + 1
+    style = _STYLES.get(event.style, "plain")
+    if event.anchor is not None or event.tag is not None:
+        while start < end and (match := _PROPERTY.match(text, start)) and match.end() > start:
+            start = match.end()
+    empty = style == "plain" and not event.value and start == end
+    if empty and parent is not None and parent.mapping and parent.key_end >= 0:
+        # ruamel marks an empty mapping value at the *next* token; anchor it after its ':'
+        colon = _MAPPING_VALUE.match(text, parent.key_end)
+        if colon is not None:
+            start = end = colon.end()
+            line = parent.key_line + 1
+    return Scalar(
+        value=event.value, document=document, path=path, start=start, end=end, line=line,
+        style=style, tag=event.tag, flow=parent is not None and parent.flow,
+    )

@@ -178,7 +178,7 @@ def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
         key=key,
         source=ids.ObjectKey(source.string("namespace", key.namespace), source.string("name")),
         commit=flux.CommitSpec(
-            author_name=author.string("name"),
+            author_name=author.string("name", ""),  # optional in Flux; only email is required
             author_email=author.string("email"),
             message_template=commit.opt_string("messageTemplate"),
             signing_key_secret=signing_secret.string("name") if signing_secret else None,

@@ -115,12 +115,12 @@ def _lookup_auths(
     if not isinstance(auths, Mapping):
         return None
     normalised: dict[str, Mapping[str, Any]] = {}
-    for key, entry in auths.items():
-        if isinstance(entry, Mapping):
-            bare = re.sub(r"^[a-z]+://", "", str(key)).rstrip("/")
-            normalised.setdefault(bare, entry)
-            normalised.setdefault(_host_of_key(str(key)), entry)
-            normalised.setdefault(str(key), entry)
+    entries = [(str(key), entry) for key, entry in auths.items() if isinstance(entry, Mapping)]
+    for key, value in entries:
+        normalised.setdefault(re.sub(r"^[a-z]+://", "", key).rstrip("/"), value)
+        normalised.setdefault(key, value)
+    for key, value in entries:  # a key's host (as docker CLI) only where no key names that host itself
+        normalised.setdefault(_host_of_key(key), value)
     for candidate in _candidate_keys(host, path):
         entry = normalised.get(candidate) or normalised.get(candidate.rstrip("/"))
         if entry is not None:
@@ -207,7 +207,9 @@ class Keychain:
             return None
         data = parse_docker_config(config_path.read_text(encoding="utf-8"), str(config_path))
         helpers = data.get("credHelpers")
-        helper = helpers.get(host) if isinstance(helpers, Mapping) else None
+        helpers = helpers if isinstance(helpers, Mapping) else {}
+        keys = _HUB_KEYS if host == "docker.io" else (host,)  # docker CLI keys Hub by its index URL
+        helper = next((helpers[k] for k in keys if helpers.get(k)), None)
         helper = helper or data.get("credsStore")
         if isinstance(helper, str) and helper:
             found = self._from_helper(helper, host)

@@ -75,7 +75,10 @@ def load_documents(path: Path) -> list[tuple[str, Any]]:
             docs = yamldoc.load_all_plain(text)
         except yamldoc.YAMLSyntaxError as exc:
             raise ConfigError(f"{file}: invalid YAML at {exc}") from None
-        documents.extend((f"{file} (document {i})", doc) for i, doc in enumerate(docs, 1))
+        # numbered before dropping empty documents, so "document N" matches what a reader counts
+        documents.extend(
+            (f"{file} (document {i})", doc) for i, doc in enumerate(docs, 1) if doc is not None
+        )
     return documents
 
 

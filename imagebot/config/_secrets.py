@@ -34,7 +34,8 @@ class SecretStore:
         self._environ = os.environ if environ is None else environ
 
     def get(self, name: str, key: str) -> str | None:
-        if self.directory is not None and "/" not in name and "/" not in key:
+        # a name or key must not lead out of <dir>/<name>/ ("..", "a/b")
+        if self.directory is not None and not any("/" in p or p in ("", ".", "..") for p in (name, key)):
             path = self.directory / name / key
             if path.is_file():
                 return path.read_text(encoding="utf-8")

@@ -1,0 +1,145 @@
+"""``StateStore``: the SQLite record of when each tag was first seen and with which digests.
+
+Aspects under test:
+* first sight records ``now``; later records keep ``first_seen`` and add only new tags;
+* ``first_digest`` is kept while ``last_digest`` follows a re-pushed tag; a run without a digest
+  for a tag leaves its digests alone;
+* repositories are isolated; records survive closing and reopening the file;
+* timezone-aware times round-trip; ``:memory:`` works; the parent directory is created;
+* an unusable path is a ``ConfigError`` that names it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imagebot.errors import ConfigError
+from imagebot.model.ids import Digest, Tag
+from imagebot.state import StateStore, TagRecord
+
+T0 = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
+T1 = T0 + datetime.timedelta(hours=6)
+T2 = T0 + datetime.timedelta(days=2)
+D1 = Digest("sha256:" + "1" * 64)
+D2 = Digest("sha256:" + "2" * 64)
+D3 = Digest("sha256:" + "3" * 64)
+REPO = "ghcr.io/org/app"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    with StateStore(tmp_path / "state.db") as state:
+        yield state
+
+
+def test_first_sight_is_recorded(store: StateStore) -> None:
+    records = store.record(REPO, [Tag("v1"), Tag("v2")], {Tag("v1"): D1}, now=T0)
+    assert records == {
+        Tag("v1"): TagRecord(first_seen=T0, first_digest=D1, last_digest=D1),
+        Tag("v2"): TagRecord(first_seen=T0, first_digest=None, last_digest=None),
+    }
+
+
+def test_first_seen_is_kept_on_re_record_and_new_tags_get_now(store: StateStore) -> None:
+    store.record(REPO, [Tag("v1")], {}, now=T0)
+    records = store.record(REPO, [Tag("v1"), Tag("v2")], {}, now=T1)
+    assert records[Tag("v1")].first_seen == T0
+    assert records[Tag("v2")].first_seen == T1
+
+
+def test_re_pushed_tag_keeps_first_digest_and_moves_last_digest(store: StateStore) -> None:
+    store.record(REPO, [Tag("v1")], {Tag("v1"): D1}, now=T0)
+    store.record(REPO, [Tag("v1")], {Tag("v1"): D2}, now=T1)
+    records = store.record(REPO, [Tag("v1")], {Tag("v1"): D3}, now=T2)
+    assert records[Tag("v1")] == TagRecord(first_seen=T0, first_digest=D1, last_digest=D3)
+
+
+def test_digest_found_later_becomes_the_first_digest(store: StateStore) -> None:
+    store.record(REPO, [Tag("v1")], {}, now=T0)
+    records = store.record(REPO, [Tag("v1")], {Tag("v1"): D2}, now=T1)
+    assert records[Tag("v1")] == TagRecord(first_seen=T0, first_digest=D2, last_digest=D2)
+
+
+def test_a_run_without_digest_keeps_the_known_digests(store: StateStore) -> None:
+    store.record(REPO, [Tag("v1")], {Tag("v1"): D1}, now=T0)
+    records = store.record(REPO, [Tag("v1")], {}, now=T1)
+    assert records[Tag("v1")] == TagRecord(first_seen=T0, first_digest=D1, last_digest=D1)
+
+
+def test_tags_missing_from_a_later_scan_are_remembered(store: StateStore) -> None:
+    store.record(REPO, [Tag("v1"), Tag("v2")], {}, now=T0)
+    assert set(store.record(REPO, [Tag("v2")], {}, now=T1)) == {Tag("v1"), Tag("v2")}
+
+
+def test_digest_for_an_unlisted_tag_is_not_recorded(store: StateStore) -> None:
+    records = store.record(REPO, [Tag("v1")], {Tag("ghost"): D1}, now=T0)
+    assert set(records) == {Tag("v1")}
+
+
+def test_repositories_are_isolated(store: StateStore) -> None:
+    store.record("ghcr.io/org/a", [Tag("v1")], {Tag("v1"): D1}, now=T0)
+    store.record("ghcr.io/org/b", [Tag("v1")], {Tag("v1"): D2}, now=T1)
+    assert store.records("ghcr.io/org/a") == {Tag("v1"): TagRecord(T0, D1, D1)}
+    assert store.records("ghcr.io/org/b") == {Tag("v1"): TagRecord(T1, D2, D2)}
+    assert store.records("ghcr.io/org/c") == {}
+
+
+def test_records_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "state.db"  # parents are created
+    with StateStore(path) as state:
+        state.record(REPO, [Tag("v1")], {Tag("v1"): D1}, now=T0)
+    with StateStore(str(path)) as state:
+        assert state.records(REPO) == {Tag("v1"): TagRecord(T0, D1, D1)}
+        assert state.record(REPO, [Tag("v1")], {Tag("v1"): D2}, now=T1)[Tag("v1")] == TagRecord(T0, D1, D2)
+
+
+def test_timezone_aware_times_round_trip(store: StateStore) -> None:
+    cest = datetime.timezone(datetime.timedelta(hours=2))
+    now = datetime.datetime(2026, 6, 1, 8, 30, 15, 123456, tzinfo=cest)
+    [record] = store.record(REPO, [Tag("v1")], {}, now=now).values()
+    assert record.first_seen == now
+    assert record.first_seen.utcoffset() == datetime.timedelta(hours=2)
+
+
+def test_in_memory_store() -> None:
+    with StateStore(":memory:") as state:
+        assert state.record(REPO, [Tag("v1")], {}, now=T0) == {Tag("v1"): TagRecord(T0, None, None)}
+
+
+def test_failed_record_rolls_back(store: StateStore) -> None:
+    store.record(REPO, [Tag("v1")], {}, now=T0)
+
+    def tags() -> Iterator[Tag]:
+        yield Tag("v2")
+        raise RuntimeError("listing interrupted")
+
+    with pytest.raises(RuntimeError):
+        store.record(REPO, tags(), {}, now=T1)
+    assert set(store.records(REPO)) == {Tag("v1")}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param("parent-is-a-file", id="parent-is-a-file"),
+        pytest.param("path-is-a-directory", id="path-is-a-directory"),
+        pytest.param("not-a-database", id="not-a-database"),
+    ],
+)
+def test_unusable_path_is_a_config_error(tmp_path: Path, layout: str) -> None:
+    if layout == "parent-is-a-file":
+        (tmp_path / "file").write_text("")
+        path = tmp_path / "file" / "state.db"
+    elif layout == "path-is-a-directory":
+        path = tmp_path / "dir"
+        path.mkdir()
+    else:
+        path = tmp_path / "state.db"
+        path.write_bytes(b"this is not an sqlite database, just some bytes " * 100)
+    with pytest.raises(ConfigError, match=r"\(choose another --state path\)$") as exc:
+        StateStore(path)
+    assert str(exc.value).startswith(f"state store {path}: ")
