@@ -10,7 +10,7 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from imagebot.commands import scan
+from imagebot.commands import policy, scan
 
 __all__ = ["COMMANDS", "Command"]
 
@@ -29,4 +29,4 @@ def _command(module: ModuleType) -> Command:
     return module
 
 
-COMMANDS: tuple[Command, ...] = tuple(_command(m) for m in (scan,))
+COMMANDS: tuple[Command, ...] = tuple(_command(m) for m in (scan, policy))

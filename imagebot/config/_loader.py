@@ -121,8 +121,12 @@ _PARSERS: dict[tuple[str, str], Callable[[Fields], Any]] = {
 }
 
 
-def load(path: Path | str) -> Config:
-    """Load and validate the configuration at ``path`` (a directory or one file)."""
+def load(path: Path | str, *, check_references: bool = True) -> Config:
+    """Load and validate the configuration at ``path`` (a directory or one file).
+
+    ``check_references=False`` accepts an ImagePolicy whose ImageRepository is not in ``path``
+    (``imagebot policy test`` evaluates a policy file on its own).
+    """
     path = Path(path)
     objects: dict[str, dict[ids.ObjectKey, Any]] = {kind: {} for _, kind in _PARSERS}
     defined_in: dict[tuple[str, ids.ObjectKey], str] = {}
@@ -146,7 +150,7 @@ def load(path: Path | str) -> Config:
         defined_in[(kind, obj.key)] = where
         objects[kind][obj.key] = obj
     repos = objects["ImageRepository"]
-    for policy in objects["ImagePolicy"].values():
+    for policy in objects["ImagePolicy"].values() if check_references else ():
         if policy.repository not in repos:
             raise ConfigError(
                 f"{policy.source}: ImagePolicy {policy.key}: spec.imageRepositoryRef: "

@@ -1,1 +1,19 @@
-"""placeholder"""
+"""STAGE 2: a scanned ``TagList`` and an ``ImagePolicy`` in, the tag Flux would choose out — explained.
+
+The contract of the policy stage (callers: ``imagebot plan``/the pipeline, ``imagebot policy
+test``). ``evaluate`` returns an :class:`~imagebot.model.selections.Evaluation`: a
+``Selection`` or ``None``, a one-line reason, and a trace counting every tag under one rule.
+``select`` is the short form. ``validate`` compiles a policy's regex and range so config and the
+CLI can fail early with :class:`~imagebot.errors.PolicyError`. ``exclude`` applies an
+ImageRepository's ``exclusionList`` (Go regex search) to raw tags.
+
+>>> evaluation = policy.evaluate(tag_list, image_policy, current=Tag("1.2.3"))
+>>> evaluation.selection.tag if evaluation.selection else evaluation.reason
+"""
+
+from imagebot.policy._base import Policy
+from imagebot.policy._evaluate import evaluate, select, validate
+from imagebot.policy._filter import exclude
+from imagebot.policy._ordering import POLICIES
+
+__all__ = ["POLICIES", "Policy", "evaluate", "exclude", "select", "validate"]

@@ -14,9 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Literal
 
-import re2
-
-from imagebot import errors
+from imagebot import errors, patterns
 from imagebot.model import flux
 from imagebot.model.ids import Digest, Tag
 from imagebot.model.images import TagList
@@ -47,12 +45,12 @@ class ScanOptions:
     """Also read each newly resolved tag's creation time from its config blob (extra requests)."""
 
 
-def _compile_exclusions(repo: flux.ImageRepository) -> list[re2._Regexp]:
+def _compile_exclusions(repo: flux.ImageRepository) -> list[patterns.Pattern]:
     compiled = []
     for pattern in repo.exclusion_list:
         try:
-            compiled.append(re2.compile(pattern))
-        except re2.error as exc:
+            compiled.append(patterns.compile_pattern(pattern))
+        except patterns.InvalidPattern as exc:
             raise errors.ConfigError(
                 f"{repo.source}: ImageRepository {repo.key}: spec.exclusionList: "
                 f"invalid pattern {pattern!r}: {exc}"
@@ -112,7 +110,7 @@ async def scan_repository(
             async with asyncio.timeout(repo.timeout.total_seconds()):
                 await http.ping(host=host, base_url=target.base_url, credential=credential)
                 raw = await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags)
-                kept = {t for t in raw if not any(p.search(t) for p in exclusions)}
+                kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)}
                 tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order
                 known = state.records(image.canonical) if state is not None else {}
                 wanted = [t for t in tags if options.digests == "all"

@@ -1,0 +1,39 @@
+"""Go's ``strconv.ParseFloat(s, 64)``, which Flux's numerical policy applies to every candidate.
+
+Called by :mod:`imagebot.policy._ordering`. Python's ``float()`` differs at the edges: it accepts
+``+nan``, surrounding whitespace and non-ASCII digits, rejects hex floats (``0x1p4``), and turns
+``1e400`` into ``inf`` where Go reports a range error (so Flux fails the policy).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["parse_float"]
+
+_D = r"[0-9]+(?:_[0-9]+)*"  # Go allows "_" only between digits (underscoreOK)
+_H = r"[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
+_DECIMAL = re.compile(rf"[+-]?(?:{_D}(?:\.(?:{_D})?)?|\.{_D})(?:[eE][+-]?{_D})?")
+_HEX = re.compile(rf"[+-]?0[xX]_?(?:{_H}(?:\.(?:{_H})?)?|\.{_H})[pP][+-]?{_D}")
+_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def parse_float(text: str) -> float | None:
+    """The value Go parses from ``text``, or ``None`` for a syntax or range error."""
+    if text.isdigit() and text.isascii():  # the common build number, without a regex
+        value = float(text)
+        return None if math.isinf(value) else value
+    special = text.lower().replace("infinity", "inf")
+    if special in _SPECIAL and len(text) in (3, 4, 8, 9):
+        return _SPECIAL[special]
+    if _DECIMAL.fullmatch(text):
+        value = float(text.replace("_", ""))
+    elif _HEX.fullmatch(text):
+        try:
+            value = float.fromhex(text.replace("_", ""))
+        except OverflowError:
+            return None
+    else:
+        return None
+    return None if math.isinf(value) else value
