@@ -298,10 +298,13 @@ class RegistryHTTP:
             if challenge is None:
                 return response
             if challenge.scheme == "basic":
-                if credential is None or not credential.password or state.basic:
+                basic = basic_header(credential) if credential is not None and credential.password else None
+                # refused only if *this* request already sent these credentials (state.basic is
+                # per host: another repository's anonymous ping or request must not count)
+                if basic is None or headers.get("Authorization") == basic:
                     return response
                 state.basic = True
-                headers["Authorization"] = basic_header(credential)
+                headers["Authorization"] = basic
             else:
                 if challenge.params.get("error") == "insufficient_scope" and "Authorization" in headers:
                     extra = challenge.params.get("scope", "")

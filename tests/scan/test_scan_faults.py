@@ -472,3 +472,18 @@ def test_one_ping_per_registry_and_unreachable_registries_are_not_retried_per_re
     results = run(httpx.MockTransport(route), [repo("down.test/a", "a"), repo("down.test/b", "b")], sleeps=sleeps)
     assert all(r.error == "registry down.test: cannot connect (connection refused)" for r in results)
     assert len(attempts) == 4  # one retried ping; the second repository finds the host blocked
+
+
+def test_basic_auth_state_of_one_repository_does_not_leak_into_another() -> None:
+    fake = FakeRegistry(tags={"org/public": ["1"], **{f"org/app{i}": [str(i)] for i in range(6)}}, auth="basic")
+    repositories = [repo("registry.test/org/public", "public")] + [
+        repo(f"registry.test/org/app{i}", f"app{i}") for i in range(6)
+    ]
+    results = scan.scan_all(
+        repositories,
+        credentials=lambda host, path, ref: None if path == "org/public" else ALICE,
+        transport=fake.transport(), sleep=Sleeps(), now=NOW,
+        options=scan.ScanOptions(digests="none"),
+    )
+    assert results[0].error is not None and "no credentials are configured" in results[0].error
+    assert [tags_of(r) for r in results[1:]] == [[str(i)] for i in range(6)]
