@@ -26,12 +26,15 @@ from ruamel.yaml.reader import ReaderError
 __all__ = ["PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "load_all_plain", "locate_scalars"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class YAMLSyntaxError(ValueError):
     """A document that does not parse; ``line`` is 1-based (0 when unknown)."""
 
-    line: int
-    problem: str
+    # a plain exception, not a frozen dataclass: those break when re-raised through
+    # contextlib (the traceback cannot be set on a frozen instance)
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(line, problem)
+        self.line = line
+        self.problem = problem
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.problem}" if self.line else self.problem
@@ -98,7 +101,7 @@ class _Frame:
     index: int = 0
 
 
-_Node = ScalarEvent | AliasEvent | MappingStartEvent | SequenceStartEvent
+_COLLECTIONS = (MappingStartEvent, SequenceStartEvent)
 
 
 def locate_scalars(text: str) -> list[Scalar]:
@@ -113,13 +116,14 @@ def locate_scalars(text: str) -> list[Scalar]:
     document = -1
     try:
         for event in YAML(typ="safe", pure=True).parse(text):
-            if isinstance(event, DocumentStartEvent):
+            kind = type(event)  # exact-type dispatch: this loop runs once per YAML event
+            if kind is ScalarEvent or kind is AliasEvent or kind in _COLLECTIONS:
+                _visit(text, event, document, stack, found)
+            elif issubclass(kind, CollectionEndEvent):
+                stack.pop()
+            elif kind is DocumentStartEvent:
                 document += 1
                 stack.clear()
-            elif isinstance(event, CollectionEndEvent):
-                stack.pop()
-            elif isinstance(event, _Node):
-                _visit(text, event, document, stack, found)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -132,33 +136,34 @@ def locate_scalars(text: str) -> list[Scalar]:
     return found
 
 
-def _visit(text: str, event: _Node, document: int, stack: list[_Frame], found: list[Scalar]) -> None:
+def _visit(text: str, event: Any, document: int, stack: list[_Frame], found: list[Scalar]) -> None:
     parent = stack[-1] if stack else None
-    collection = isinstance(event, MappingStartEvent | SequenceStartEvent)
-    mapping = isinstance(event, MappingStartEvent)
-    path: tuple[PathKey, ...] = ()
-    if parent is not None and parent.mapping and parent.expect_key:
-        parent.expect_key = False
-        if isinstance(event, ScalarEvent):
-            parent.key, parent.key_end = event.value, event.end_mark.index
-        else:
-            parent.key, parent.key_end = "?", -1
-        parent.key_line = event.end_mark.line
-        if collection:  # a complex key: walk it, but report nothing inside
-            stack.append(_Frame((), mapping, True, in_key=True))
-        return
-    if parent is not None and parent.mapping:
+    kind = type(event)
+    if parent is None:
+        path: tuple[PathKey, ...] = ()
+    elif parent.mapping:
+        if parent.expect_key:
+            parent.expect_key = False
+            parent.key_line = event.end_mark.line
+            if kind is ScalarEvent:
+                parent.key, parent.key_end = event.value, event.end_mark.index
+            else:
+                parent.key, parent.key_end = "?", -1
+                if kind in _COLLECTIONS:  # a complex key: walk it, but report nothing inside
+                    stack.append(_Frame((), kind is MappingStartEvent, True, in_key=True))
+            return
         parent.expect_key = True
         path = (*parent.path, parent.key)
-    elif parent is not None:
+    else:
         path = (*parent.path, parent.index)
         parent.index += 1
     in_key = parent is not None and parent.in_key
-    if isinstance(event, MappingStartEvent | SequenceStartEvent):
+    if kind is ScalarEvent:
+        if not in_key:
+            found.append(_scalar(text, event, document, path, parent))
+    elif kind is not AliasEvent:
         flow = bool(event.flow_style) or (parent is not None and parent.flow)
-        stack.append(_Frame(path, mapping, flow, in_key))
-    elif isinstance(event, ScalarEvent) and not in_key:
-        found.append(_scalar(text, event, document, path, parent))
+        stack.append(_Frame(path, kind is MappingStartEvent, flow, in_key))
 
 
 def _scalar(

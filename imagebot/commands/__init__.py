@@ -10,7 +10,8 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from imagebot.commands import policy, scan
+from imagebot.commands import markers, policy, scan
+from imagebot.commands import set as set_
 
 __all__ = ["COMMANDS", "Command"]
 
@@ -29,4 +30,4 @@ def _command(module: ModuleType) -> Command:
     return module
 
 
-COMMANDS: tuple[Command, ...] = tuple(_command(m) for m in (scan, policy))
+COMMANDS: tuple[Command, ...] = tuple(_command(m) for m in (scan, set_, markers, policy))

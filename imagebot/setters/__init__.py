@@ -1,1 +1,40 @@
-"""placeholder"""
+"""The setters stage: write policy results into marked YAML fields, byte for byte.
+
+A field is marked by a line comment ``# {"$imagepolicy": "<namespace>:<policy>[:tag|:name|:digest]"}``
+after its value. ruamel.yaml only *locates* the marked scalars; the new text is spliced into the
+original bytes, so everything else in the file (comments, blank lines, quoting, CRLF, BOM, ``---``,
+a missing final newline) is kept exactly. Called by the pipeline (``setters.apply(...)``) and the
+``imagebot set`` / ``imagebot markers`` commands; see ``docs/setters.md``.
+
+Example::
+
+    changes = setters.apply(
+        {ObjectKey("flux-system", "app"): ImageRef("ghcr.io/org/app", Tag("1.2.4"))},
+        root=workspace, paths=[Path("clusters/prod")],
+    )
+    for file in changes.files: ...
+"""
+
+from imagebot.setters._discover import FoundMarker, MarkerReport, Unmarked, find_markers
+from imagebot.setters._files import IGNORE_FILES
+from imagebot.setters._markers import Field, Marker, parse_marker
+from imagebot.setters._plan import FileEdit, Plan, apply, plan, write
+from imagebot.setters._values import check_ref, needs_quotes
+
+__all__ = [
+    "IGNORE_FILES",
+    "Field",
+    "FileEdit",
+    "FoundMarker",
+    "Marker",
+    "MarkerReport",
+    "Plan",
+    "Unmarked",
+    "apply",
+    "check_ref",
+    "find_markers",
+    "needs_quotes",
+    "parse_marker",
+    "plan",
+    "write",
+]
