@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from imagebot import __version__, errors, logs
-from imagebot.commands import COMMANDS
+from imagebot.commands import COMMANDS, load
 
 __all__ = ["main"]
 
@@ -23,8 +23,11 @@ logger = logging.getLogger("imagebot.cli")
 
 _EPILOG = """\
 Typical use:
-  imagebot scan --config policies/          list tags of every ImageRepository
-  imagebot scan --json                      the same, machine-readable
+  imagebot scan --config policies/                 list tags of every ImageRepository
+  imagebot policy test policy.yaml --tags tags.txt which tag would this ImagePolicy choose?
+  imagebot markers apps/                           which fields are marked, which are not
+  imagebot set --policy flux-system:app=ghcr.io/org/app:1.4.2 apps/
+                                                   write a reference into the marked fields
 
 Run 'imagebot COMMAND --help' for the options of one command.
 """
@@ -45,7 +48,12 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _selected(argv: Sequence[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the command named in ``argv`` gets its module imported and configured."""
     parser = argparse.ArgumentParser(
         prog="imagebot",
         description="Keep container image tags in a GitOps repository up to date.",
@@ -55,13 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imagebot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
-    for command in COMMANDS:
+    selected = _selected(argv)
+    for name, help_text in COMMANDS.items():
         child = sub.add_parser(
-            command.NAME, help=command.HELP, description=command.__doc__,
-            parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+            name, help=help_text, parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        command.configure(child)
-        child.set_defaults(handler=command.run)
+        if name == selected:
+            command = load(name)
+            child.description = command.__doc__
+            command.configure(child)
+            child.set_defaults(handler=command.run)
     return parser
 
 
@@ -87,7 +99,8 @@ def _error_handler(verbosity: int) -> Iterator[list[int]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -50,6 +50,9 @@ class StateStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: no fsync per transaction; a crash loses at most the last scans'
+            # first-seen records, which the next scan writes again
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"state store {self.path}: {exc} (choose another --state path)") from None

@@ -1,24 +1,29 @@
 """Sub-commands of the ``imagebot`` CLI, one module each (as pre-commit's ``commands/``).
 
-Each module exposes ``NAME``, ``HELP``, ``configure(parser)`` and ``run(args) -> int``; its
-docstring is the sub-command's ``--help`` description. Add a module here to add a command.
+Each module ``imagebot.commands.<name>`` exposes ``configure(parser)`` and ``run(args) -> int``;
+its docstring is the sub-command's ``--help`` description. Only the module of the command being
+run is imported, so ``imagebot scan`` does not pay for the setters' imports. To add a command,
+add a module and a line to :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
 import argparse
-from types import ModuleType
-from typing import Protocol
+import importlib
+from typing import Protocol, cast
 
-from imagebot.commands import markers, policy, scan
-from imagebot.commands import set as set_
+__all__ = ["COMMANDS", "Command", "load"]
 
-__all__ = ["COMMANDS", "Command"]
+COMMANDS: dict[str, str] = {
+    "scan": "list tags and digests of every ImageRepository",
+    "policy": "test an ImagePolicy against a list of tags, offline",
+    "set": "write image references into marked YAML fields (no registry involved)",
+    "markers": "list image-policy markers and image references without one",
+}
+"""Command name → one-line help, in pipeline order."""
 
 
 class Command(Protocol):
-    NAME: str
-    HELP: str
     __doc__: str | None
 
     def configure(self, parser: argparse.ArgumentParser) -> None: ...
@@ -26,8 +31,5 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-def _command(module: ModuleType) -> Command:
-    return module
-
-
-COMMANDS: tuple[Command, ...] = tuple(_command(m) for m in (scan, set_, markers, policy))
+def load(name: str) -> Command:
+    return cast(Command, importlib.import_module(f"imagebot.commands.{name}"))

@@ -23,9 +23,6 @@ from imagebot.commands import set as set_command
 from imagebot.errors import ConfigError
 from imagebot.model.ids import ObjectKey
 
-NAME = "markers"
-HELP = "list image-policy markers and image references without one"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

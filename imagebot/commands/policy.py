@@ -29,9 +29,6 @@ from imagebot.model import flux, images
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.selections import Evaluation
 
-NAME = "policy"
-HELP = "test an ImagePolicy against a list of tags, offline"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="policy_command", metavar="SUBCOMMAND")

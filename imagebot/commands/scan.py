@@ -28,9 +28,6 @@ from imagebot.model import flux
 from imagebot.model.registries import TLSMaterial
 from imagebot.model.scans import ScanResult
 
-NAME = "scan"
-HELP = "list tags and digests of every ImageRepository"
-
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

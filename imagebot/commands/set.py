@@ -24,9 +24,6 @@ from imagebot import errors, setters
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRef
 
-NAME = "set"
-HELP = "write image references into marked YAML fields (no registry involved)"
-
 _LINES = re.compile(r"[^\n]*\n|[^\n]+")
 
 
