@@ -7,6 +7,8 @@
     + RegistryUnavailable        connection failure, 5xx, timeouts, 429 (Retry-After → delay)
       + RateLimited              the registry throttled us for this run (Docker Hub pull limit)
     + PushRejected               non-fast-forward: refetch, re-apply, retry
+    + ForgeUnavailable           the forge (GitHub) rate-limited us or kept answering 5xx
+    + GitUnavailable             the git remote could not be reached (connection, timeout, 5xx)
   x PermanentError               needs a human; reported, not retried
     + RegistryError              the registry answered something we cannot use
       + RegistryAuthError        credentials refused (401 after a fresh token, token server 401/403)
@@ -15,6 +17,8 @@
       + RegistryProtocolError    HTML where JSON belongs, malformed JSON, body over the size cap
     + MarkerError                malformed marker or unparsable YAML (path, line)
     + ForgeError                 the forge (GitHub) refused: permissions, validation
+    + GitError                   a git operation failed: missing ref, refused push (hook), bad repo
+      + GitAuthError             git credentials refused, or the SSH host key is unknown/wrong
 
 Every message is one line a user can act on, and never contains a secret: adapters build
 messages from hosts, repository paths and status codes only.
@@ -25,6 +29,10 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ForgeError",
+    "ForgeUnavailable",
+    "GitAuthError",
+    "GitError",
+    "GitUnavailable",
     "ImagebotError",
     "MarkerError",
     "PermanentError",
@@ -73,6 +81,14 @@ class PushRejected(TemporaryError):
     """The remote refused a push (non-fast-forward); fetch, re-apply and try again."""
 
 
+class GitUnavailable(TemporaryError):
+    """The git remote could not be reached or answered 5xx; the message names the redacted URL."""
+
+
+class ForgeUnavailable(TemporaryError):
+    """The forge rate-limited us (``delay`` = until the limit resets) or kept failing with 5xx."""
+
+
 class PermanentError(ImagebotError):
     """Retrying will not help; report it and let a human act."""
 
@@ -103,3 +119,11 @@ class MarkerError(PermanentError):
 
 class ForgeError(PermanentError):
     """The forge refused a request (permissions, validation)."""
+
+
+class GitError(PermanentError):
+    """A git operation failed for a reason retrying will not fix (missing ref, hook refused)."""
+
+
+class GitAuthError(GitError):
+    """The git remote refused the credentials, or its SSH host key is not trusted."""

@@ -1,0 +1,44 @@
+"""How imagebot opens pull requests for an automation: ``PullRequestSpec``.
+
+Parsed by :mod:`imagebot.config` (the proposed YAML shape is in ``docs/publish.md``); consumed by
+:mod:`imagebot.publish` (branch names, grouping, labels, reviewers, draft, auto-merge) and the
+pipeline (which branch to push, which base to target).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+__all__ = ["Grouping", "MergeMethod", "PullRequestSpec"]
+
+Grouping = Literal["automation", "per-image"]
+"""``automation``: one pull request per automation; ``per-image``: one per ImagePolicy."""
+
+MergeMethod = Literal["merge", "squash", "rebase"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PullRequestSpec:
+    """Pull-request settings of one automation; the defaults open a plain, ready PR.
+
+    >>> PullRequestSpec(labels=("dependencies",), auto_merge="squash").draft
+    False
+    """
+
+    base: str | None = None
+    """Target branch; ``None`` means the automation's checkout branch."""
+    group: Grouping = "automation"
+    labels: tuple[str, ...] = ()
+    """Added on every run (adding a present label is a no-op); never removed."""
+    reviewers: tuple[str, ...] = ()
+    """User logins, requested once, when the pull request is created."""
+    team_reviewers: tuple[str, ...] = ()
+    """Team slugs (``org/team`` → ``team``), requested once, when the pull request is created."""
+    draft: bool = False
+    """Open new pull requests as drafts (an existing one keeps its state)."""
+    auto_merge: MergeMethod | None = None
+    """Enable auto-merge with this method when the repository allows it (else a warning)."""
+    body_template: str | None = None
+    """Jinja2 for the pull-request body (sees the commit-template names plus ``table``); ``None``:
+    imagebot's table layout."""
