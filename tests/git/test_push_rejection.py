@@ -1,0 +1,97 @@
+"""Push refusals become classified imagebot errors: client-side non-fast-forward and server-side
+answers (``push_update_reference``) alike; push options reach the server's hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagebot import errors
+from imagebot.git import Workspace
+from testing.gitrepos import git, write_files
+from tests.git.conftest import Remote, RemoteFactory
+from tests.git.helpers import AUTHOR, human_commit, write_hook
+
+
+def test_remote_moved_on_is_push_rejected(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    human_commit(remote, tmp_path, genv, {"README.md": "human\n"}, "human")
+    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
+    ws.commit("bump", **AUTHOR)
+
+    with pytest.raises(errors.PushRejected) as caught:
+        ws.push()
+
+    assert isinstance(caught.value, errors.TemporaryError)
+    assert remote.auth is None or remote.auth.password not in str(caught.value)  # type: ignore[union-attr]
+    assert git("log", "-1", "--format=%s", "main", cwd=remote.bare, env=genv).strip() == "human"
+
+
+def test_local_push_respects_the_remote_ref_lock(
+    make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str]
+) -> None:
+    # libgit2's local transport would overwrite the ref; ours takes git's <ref>.lock like receive-pack
+    remote = make_remote("file")
+    ws = Workspace.clone(remote.url, workdir=tmp_path / "w")
+    write_files(ws.path, {"README.md": "x\n"})
+    ws.commit("bump", **AUTHOR)
+    lock = remote.bare / "refs" / "heads" / "main.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("held by another pusher\n")
+
+    with pytest.raises(errors.PushRejected):
+        ws.push()
+
+    lock.unlink()
+    assert ws.push().sha == ws.head
+    refs = git("for-each-ref", "--format=%(refname)", cwd=remote.bare, env=genv).split()
+    assert refs == ["refs/heads/main"], "scratch refs are cleaned up"
+
+
+@pytest.mark.integration
+def test_hook_refusal_is_a_permanent_git_error(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    # libgit2's local transport runs no hooks: this needs a real server
+    remote = make_remote("http")
+    write_hook(remote.bare, "pre-receive", "echo 'protected branch' >&2\nexit 1\n")
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    write_files(ws.path, {"README.md": "x\n"})
+    ws.commit("bump", **AUTHOR)
+
+    with pytest.raises(errors.GitError, match="refused refs/heads/main: pre-receive hook declined"):
+        ws.push()
+
+
+@pytest.mark.integration
+def test_server_side_non_fast_forward_is_push_rejected(
+    make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str]
+) -> None:
+    remote = make_remote("http")
+    git("config", "receive.denyNonFastForwards", "true", cwd=remote.bare, env=genv)
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    moved = human_commit(remote, tmp_path, genv, {"README.md": "human\n"}, "human")
+    write_files(ws.path, {"README.md": "bot\n"})
+    ws.commit("bump", **AUTHOR)
+
+    # a lease that matches lets the client send a forced update; the server still says no
+    with pytest.raises(errors.PushRejected, match="non-fast-forward"):
+        ws.push(force_with_lease=moved)
+
+
+@pytest.mark.integration
+def test_push_options_reach_the_server(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    remote = make_remote("http")
+    seen = tmp_path / "options.txt"
+    write_hook(
+        remote.bare,
+        "pre-receive",
+        f'cat >/dev/null\necho "$GIT_PUSH_OPTION_COUNT $GIT_PUSH_OPTION_0 $GIT_PUSH_OPTION_1" > {seen}\n',
+    )
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    write_files(ws.path, {"README.md": "x\n"})
+    ws.commit("bump", **AUTHOR)
+
+    ws.push(options={"merge_request.create": "", "ci.skip": "true"})
+
+    assert seen.read_text().split() == ["2", "merge_request.create", "ci.skip=true"]

@@ -1,0 +1,284 @@
+"""Workspace: clone/reuse/open, checkout of every GitRef kind, staging and commit, push targets.
+
+Runs against bare repos over ``file://`` and (marked integration) smart HTTP; the git CLI plays
+the human and checks the result on the remote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from imagebot import errors
+from imagebot.git import Workspace
+from imagebot.model.flux import GitRef
+from testing.gitrepos import git, write_files
+from tests.git.conftest import Remote, RemoteFactory
+from tests.git.helpers import AUTHOR, human_commit, remote_subjects
+
+
+def test_clone_checks_out_the_branch(
+    remote: Remote, transport: str, tmp_path: Path, genv: dict[str, str]
+) -> None:
+    ws = Workspace.clone(remote.url, ref=GitRef(branch="main"), auth=remote.auth, workdir=tmp_path / "w")
+    assert ws.branch == "main"
+    assert ws.head == git("rev-parse", "main", cwd=remote.bare, env=genv).strip()
+    assert (ws.path / "apps/web/deploy.yaml").read_text().startswith("image: web:1.0.0")
+    assert ws.is_shallow is (transport != "file")  # libgit2's local transport cannot fetch shallow
+    assert ws.url == remote.url
+
+
+def test_empty_ref_means_the_remotes_default_branch(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    remote = make_remote("file")
+    assert Workspace.clone(remote.url, workdir=tmp_path / "w").branch == "main"
+
+
+def test_cached_clone_is_reused_and_reset(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    (ws.path / "README.md").write_text("local junk\n")
+    new_head = human_commit(remote, tmp_path, genv, {"apps/api/deploy.yaml": "image: api:1.1.0\n"}, "human")
+
+    again = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+
+    assert again.head == new_head
+    assert (again.path / "README.md").read_text() == "fleet\n"
+    assert (again.path / "apps/api/deploy.yaml").read_text() == "image: api:1.1.0\n"
+
+
+def test_workdir_holding_another_remote_is_refused(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    first, second = make_remote("file"), make_remote("file")
+    Workspace.clone(first.url, workdir=tmp_path / "w")
+    with pytest.raises(errors.ConfigError, match="holds a clone of"):
+        Workspace.clone(second.url, workdir=tmp_path / "w")
+
+
+def test_default_workdir_is_under_dot_imagebot(
+    make_remote: RemoteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = make_remote("file")
+    monkeypatch.chdir(tmp_path)
+    ws = Workspace.clone(remote.url)
+    assert ws.path.resolve().is_relative_to((tmp_path / ".imagebot" / "git").resolve())
+
+
+@pytest.fixture
+def history(
+    make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str]
+) -> tuple[Remote, dict[str, str]]:
+    """main: initial (v1.0.0) → second (v1.1.0, v2.0.0-rc.1); branch dev: dev work."""
+    remote = make_remote("file", tags=("v1.0.0",))
+    clone = tmp_path / "builder"
+    git("clone", "-q", remote.cli_url, str(clone), cwd=tmp_path, env=genv)
+    shas = {"initial": git("rev-parse", "HEAD", cwd=clone, env=genv).strip()}
+    write_files(clone, {"README.md": "second\n"})
+    git("commit", "-qam", "second", cwd=clone, env=genv)
+    git("tag", "v1.1.0", cwd=clone, env=genv)
+    git("tag", "-a", "-m", "annotated", "v2.0.0-rc.1", cwd=clone, env=genv)
+    shas["second"] = git("rev-parse", "HEAD", cwd=clone, env=genv).strip()
+    git("checkout", "-qb", "dev", cwd=clone, env=genv)
+    write_files(clone, {"README.md": "dev\n"})
+    git("commit", "-qam", "dev work", cwd=clone, env=genv)
+    shas["dev"] = git("rev-parse", "HEAD", cwd=clone, env=genv).strip()
+    git("push", "-q", "--tags", "origin", "main", "dev", cwd=clone, env=genv)
+    return remote, shas
+
+
+def highest_stable(tags: Sequence[str], constraint: str) -> str | None:
+    """A stand-in for the policy stage's semver chooser: ``>=1.0.0`` style, stable tags only."""
+    floor = tuple(int(p) for p in constraint.removeprefix(">=").split("."))
+    stable = [t for t in tags if "-" not in t]
+    versions = [tuple(int(p) for p in t.removeprefix("v").split(".")) for t in stable]
+    chosen = [t for t, v in zip(stable, versions, strict=True) if v >= floor]
+    return max(chosen, key=lambda t: tuple(int(p) for p in t.removeprefix("v").split(".")), default=None)
+
+
+@pytest.mark.parametrize(
+    ("ref", "expect_branch", "expect_sha"),
+    [
+        pytest.param(GitRef(branch="dev"), "dev", "dev", id="branch"),
+        pytest.param(GitRef(tag="v1.0.0"), None, "initial", id="tag"),
+        pytest.param(GitRef(tag="v2.0.0-rc.1"), None, "second", id="annotated-tag"),
+        pytest.param(GitRef(semver=">=1.0.0"), None, "second", id="semver"),
+        pytest.param(GitRef(commit="<initial>"), None, "initial", id="commit"),
+        pytest.param(GitRef(branch="main", commit="<initial>"), None, "initial", id="commit-on-branch"),
+        pytest.param(GitRef(name="refs/heads/dev"), "dev", "dev", id="name-branch"),
+        pytest.param(GitRef(name="refs/tags/v1.1.0"), None, "second", id="name-tag"),
+        pytest.param(GitRef(branch="dev", tag="v1.0.0"), None, "initial", id="tag-beats-branch"),
+    ],
+)
+def test_checkout_ref_kinds(
+    history: tuple[Remote, dict[str, str]],
+    tmp_path: Path,
+    ref: GitRef,
+    expect_branch: str | None,
+    expect_sha: str,
+) -> None:
+    remote, shas = history
+    if ref.commit:
+        ref = GitRef(branch=ref.branch, commit=shas["initial"])
+    ws = Workspace.clone(remote.url, ref=ref, workdir=tmp_path / "w", choose_tag=highest_stable)
+    assert ws.branch == expect_branch
+    assert ws.head == shas[expect_sha]
+
+
+@pytest.mark.parametrize(
+    ("ref", "error", "match"),
+    [
+        pytest.param(GitRef(branch="nope"), errors.GitError, "nope", id="missing-branch"),
+        pytest.param(GitRef(semver=">=9.0.0"), errors.GitError, "no tag", id="semver-no-match"),
+        pytest.param(GitRef(commit="0" * 40), errors.GitError, "not found", id="missing-commit"),
+        pytest.param(GitRef(name="main"), errors.ConfigError, "full ref", id="name-not-a-ref"),
+    ],
+)
+def test_checkout_errors(
+    history: tuple[Remote, dict[str, str]], tmp_path: Path, ref: GitRef, error: type[Exception], match: str
+) -> None:
+    remote, _ = history
+    with pytest.raises(error, match=match):
+        Workspace.clone(remote.url, ref=ref, workdir=tmp_path / "w", choose_tag=highest_stable)
+
+
+def test_semver_ref_without_a_chooser_is_a_config_error(
+    history: tuple[Remote, dict[str, str]], tmp_path: Path
+) -> None:
+    with pytest.raises(errors.ConfigError, match="tag chooser"):
+        Workspace.clone(history[0].url, ref=GitRef(semver="1.x"), workdir=tmp_path / "w")
+
+
+def test_commit_stages_only_the_given_paths(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
+    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n", "README.md": "not mine\n"})
+
+    revision = ws.commit("bump web", paths=["apps/web/deploy.yaml"], **AUTHOR)
+
+    assert revision is not None and revision.sha == ws.head and revision.branch == "main"
+    assert ws.changed_paths() == ["README.md"]
+
+
+def test_commit_stages_every_change_under_a_dir(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
+    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n", "README.md": "outside\n"})
+    (ws.path / "apps/api/deploy.yaml").unlink()
+    assert ws.changed_paths("apps") == ["apps/api/deploy.yaml", "apps/web/deploy.yaml"]
+
+    assert ws.commit("apps", under="apps", **AUTHOR) is not None
+
+    assert ws.changed_paths() == ["README.md"]
+    assert not (ws.path / "apps/api/deploy.yaml").exists()
+
+
+def test_nothing_to_change_means_no_commit(make_remote: RemoteFactory, tmp_path: Path) -> None:
+    ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
+    before = ws.head
+    write_files(ws.path, {"README.md": "fleet\n"})  # rewritten with the same bytes
+    assert ws.commit("noop", **AUTHOR) is None
+    assert ws.commit("noop", paths=["README.md"], **AUTHOR) is None
+    assert ws.head == before
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param("../escape.yaml", id="outside"), pytest.param("missing.yaml", id="missing")]
+)
+def test_commit_refuses_bad_paths(make_remote: RemoteFactory, tmp_path: Path, path: str) -> None:
+    ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
+    with pytest.raises(errors.GitError):
+        ws.commit("bad", paths=[path], **AUTHOR)
+
+
+def test_commit_and_push_to_the_checkout_branch(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
+    committed = ws.commit("bump web", **AUTHOR)
+
+    pushed = ws.push()
+
+    assert pushed == committed
+    assert remote_subjects(remote.bare, genv) == ["bump web", "initial"]
+    author = git("log", "-1", "--format=%an <%ae>|%cn <%ce>", "main", cwd=remote.bare, env=genv).strip()
+    assert author == "imagebot <bot@example.com>|imagebot <bot@example.com>"
+
+
+def test_push_to_another_branch_and_a_refspec(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
+    ws.switch_branch("auto")
+    ws.commit("bump web", **AUTHOR)
+
+    revision = ws.push("auto", refspec="refs/heads/auto:refs/heads/staging")
+
+    assert revision.branch == "auto"
+    assert remote_subjects(remote.bare, genv, "auto") == ["bump web", "initial"]
+    assert remote_subjects(remote.bare, genv, "staging") == ["bump web", "initial"]
+    assert remote_subjects(remote.bare, genv, "main") == ["initial"]
+
+
+def test_detached_checkout_needs_a_push_branch(
+    history: tuple[Remote, dict[str, str]], tmp_path: Path
+) -> None:
+    ws = Workspace.clone(history[0].url, ref=GitRef(tag="v1.0.0"), workdir=tmp_path / "w")
+    write_files(ws.path, {"README.md": "from a tag\n"})
+    assert ws.commit("on tag", **AUTHOR) is not None
+    with pytest.raises(errors.ConfigError, match="detached"):
+        ws.push()
+    assert ws.push("from-tag").branch == "from-tag"
+
+
+def test_force_with_lease_guards_the_bots_own_branch(
+    remote: Remote, tmp_path: Path, genv: dict[str, str]
+) -> None:
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    write_files(ws.path, {"README.md": "one\n"})
+    ws.commit("one", **AUTHOR)
+    first = ws.push("imagebot/auto", force_with_lease="")  # create: must not exist yet
+
+    with pytest.raises(errors.PushRejected, match="expected no branch"):
+        ws.push("imagebot/auto", force_with_lease="")
+
+    ws.reset(git("rev-parse", "main", cwd=remote.bare, env=genv).strip())  # rebuild from main
+    write_files(ws.path, {"README.md": "two\n"})
+    ws.commit("two", **AUTHOR)
+    ws.push("imagebot/auto", force_with_lease=first.sha)
+    assert remote_subjects(remote.bare, genv, "imagebot/auto") == ["two", "initial"]
+
+
+def test_open_works_in_place(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    checkout = tmp_path / "action-checkout"
+    git("clone", "-q", remote.cli_url, str(checkout), cwd=tmp_path, env=genv)
+    git("remote", "set-url", "origin", remote.url, cwd=checkout, env=genv)  # as actions/checkout leaves it
+
+    ws = Workspace.open(checkout / "apps", auth=remote.auth)
+    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:3.0.0\n"})
+    ws.commit("in place", **AUTHOR)
+    ws.push()
+
+    assert ws.path.resolve() == checkout.resolve()
+    assert remote_subjects(remote.bare, genv) == ["in place", "initial"]
+    assert git("status", "--porcelain", cwd=checkout, env=genv) == ""
+
+
+def test_open_outside_a_repository(tmp_path: Path) -> None:
+    with pytest.raises(errors.GitError, match="not inside a git repository"):
+        Workspace.open(tmp_path)
+
+
+def test_same_tree_compares_content_not_history(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    base = ws.head
+    write_files(ws.path, {"README.md": "bot\n"})
+    first = ws.commit("one", **AUTHOR)
+    ws.push("imagebot/auto")
+    ws.reset(base)
+    write_files(ws.path, {"README.md": "bot\n"})
+    second = ws.commit("same change, new commit", **AUTHOR)
+    assert first is not None and second is not None and first.sha != second.sha
+
+    remote_head = ws.fetch_branch("imagebot/auto")
+
+    assert remote_head == first.sha
+    assert ws.same_tree(remote_head, second.sha)
+    assert not ws.same_tree(base, second.sha)
+    assert ws.fetch_branch("no-such-branch") is None
+    with pytest.raises(errors.GitError, match="not in the local clone"):
+        ws.same_tree("0" * 40, second.sha)
