@@ -15,6 +15,8 @@ from typing import Protocol, cast
 __all__ = ["COMMANDS", "Command", "load"]
 
 COMMANDS: dict[str, str] = {
+    "run": "scan, choose tags, rewrite marked fields, commit and push (or open a pull request)",
+    "plan": "show what 'run' would change and why, touching nothing",
     "scan": "list tags and digests of every ImageRepository",
     "policy": "test an ImagePolicy against a list of tags, offline",
     "set": "write image references into marked YAML fields (no registry involved)",

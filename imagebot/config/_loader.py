@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from imagebot import yamldoc
-from imagebot.config import _argo, _flux
+from imagebot.config import _argo, _flux, _imagebot
 from imagebot.config._fields import Fields
 from imagebot.errors import ConfigError
 from imagebot.model import argo, flux, ids
+from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.registries import RegistrySettings
 
 __all__ = ["Config", "load", "load_documents"]
@@ -46,6 +47,8 @@ class Config:
     application_sets: Mapping[ids.ObjectKey, argo.ApplicationSet]
     registries: RegistrySettings
     files: tuple[Path, ...]
+    pull_requests: Mapping[ids.ObjectKey, PullRequestConfig] = dataclasses.field(default_factory=dict)
+    """``PullRequest`` objects, keyed like the ImageUpdateAutomation they configure."""
 
 
 def _yaml_files(path: Path) -> list[Path]:
@@ -82,35 +85,6 @@ def load_documents(path: Path) -> list[tuple[str, Any]]:
     return documents
 
 
-def _parse_registry_settings(doc: Fields, current: RegistrySettings) -> RegistrySettings:
-    spec = doc.sub("spec", required=True)
-    assert spec is not None
-    mirrors = dict(current.mirrors)
-    raw_mirrors = spec.sub("mirrors")
-    for host in raw_mirrors.keys() if raw_mirrors else []:
-        assert raw_mirrors is not None
-        endpoints = raw_mirrors.str_list(host)
-        if not endpoints:
-            raise raw_mirrors.error(host, "expected a non-empty list of endpoint URLs")
-        for endpoint in endpoints:
-            if not endpoint.startswith(("http://", "https://")):
-                raise raw_mirrors.error(host, f"endpoint {endpoint!r} must start with http:// or https://")
-        mirrors[host] = tuple(e.rstrip("/") for e in endpoints)
-    insecure = spec.str_list("insecure") or ()
-    limit = spec.raw("maxConnectionsPerRegistry")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise spec.error("maxConnectionsPerRegistry", "expected a positive integer")
-    limit = limit if isinstance(limit, int) else None
-    deadline = spec.duration("requestDeadline")
-    return dataclasses.replace(
-        current,
-        mirrors=mirrors,
-        insecure=current.insecure | frozenset(insecure),
-        max_connections_per_registry=limit or current.max_connections_per_registry,
-        request_deadline=deadline.total_seconds() if deadline else current.request_deadline,
-    )
-
-
 _PARSERS: dict[tuple[str, str], Callable[[Fields], Any]] = {
     (_IMAGE_GROUP, "ImageRepository"): _flux.parse_image_repository,
     (_IMAGE_GROUP, "ImagePolicy"): _flux.parse_image_policy,
@@ -118,6 +92,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Fields], Any]] = {
     (_SOURCE_GROUP, "GitRepository"): _flux.parse_git_repository,
     ("argoproj.io", "Application"): _argo.parse_application,
     ("argoproj.io", "ApplicationSet"): _argo.parse_application_set,
+    ("imagebot.dev", "PullRequest"): _imagebot.parse_pull_request,
 }
 
 
@@ -137,7 +112,7 @@ def load(path: Path | str, *, check_references: bool = True) -> Config:
         group, _, version = api_version.rpartition("/")
         if group == "imagebot.dev" and kind == "RegistrySettings":
             _check_version(doc, group, version)
-            registries = _parse_registry_settings(doc, registries)
+            registries = _imagebot.parse_registry_settings(doc, registries)
             continue
         parser = _PARSERS.get((group, kind))
         if parser is None:
@@ -165,6 +140,7 @@ def load(path: Path | str, *, check_references: bool = True) -> Config:
         application_sets=objects["ApplicationSet"],
         registries=registries,
         files=tuple(_yaml_files(path)),
+        pull_requests=objects["PullRequest"],
     )
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-__all__ = ["Grouping", "MergeMethod", "PullRequestSpec"]
+from imagebot.model.ids import ObjectKey
+
+__all__ = [
+    "ForgeSpec",
+    "GitHubApp",
+    "GitHubCredentials",
+    "GitHubToken",
+    "Grouping",
+    "MergeMethod",
+    "PullRequestConfig",
+    "PullRequestSpec",
+]
 
 Grouping = Literal["automation", "per-image"]
 """``automation``: one pull request per automation; ``per-image``: one per ImagePolicy."""
@@ -42,3 +53,45 @@ class PullRequestSpec:
     body_template: str | None = None
     """Jinja2 for the pull-request body (sees the commit-template names plus ``table``); ``None``:
     imagebot's table layout."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitHubToken:
+    """A personal access token, ``GITHUB_TOKEN`` of Actions, or an installation token."""
+
+    token: str = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitHubApp:
+    """A GitHub App: its id and PEM private key; the installation is looked up when not given."""
+
+    app_id: str
+    private_key: str = dataclasses.field(repr=False)
+    installation_id: int | None = None
+
+
+GitHubCredentials = GitHubToken | GitHubApp
+"""Built by config (the only reader of env and secrets); consumed by ``publish.GitHubForge``."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForgeSpec:
+    """Where pull requests go: the forge's API and repository, and the secret to use."""
+
+    provider: Literal["github"] = "github"
+    api_url: str = "https://api.github.com"
+    repository: str | None = None
+    """``owner/name``; None: derived from the GitRepository URL."""
+    secret_ref: str | None = None
+    """Secret with ``token``, or ``appID`` + ``privateKey`` [+ ``installationID``]; None: GITHUB_TOKEN."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PullRequestConfig:
+    """An ``imagebot.dev/v1alpha1`` ``PullRequest`` object, named after its ImageUpdateAutomation."""
+
+    key: ObjectKey
+    spec: PullRequestSpec = PullRequestSpec()
+    forge: ForgeSpec = ForgeSpec()
+    source: str = ""

@@ -16,9 +16,9 @@ What the pipeline calls after the setters produced a ``ChangeSet`` (the git work
 See ``docs/publish.md``.
 """
 
+from imagebot.model.pullrequests import GitHubApp, GitHubCredentials, GitHubToken
 from imagebot.publish._body import MAX_BODY, pull_request_title, render_pull_request_body
 from imagebot.publish._branches import BRANCH_PREFIX, branch_name, branch_names, split_by_policy
-from imagebot.publish._credentials import GitHubApp, GitHubCredentials, GitHubToken
 from imagebot.publish._forge import Forge, open_or_update
 from imagebot.publish._github import GITHUB_API, GitHubForge
 from imagebot.publish._gotemplate import convert_flux_template, looks_like_go_template

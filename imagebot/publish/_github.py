@@ -22,9 +22,8 @@ import requests
 from github import Auth, GithubException, GithubIntegration
 
 from imagebot import errors
-from imagebot.model.pullrequests import MergeMethod
+from imagebot.model.pullrequests import GitHubApp, GitHubCredentials, MergeMethod
 from imagebot.model.revisions import PullRequestRef
-from imagebot.publish._credentials import GitHubApp, GitHubCredentials
 
 __all__ = ["GITHUB_API", "GitHubForge"]
 

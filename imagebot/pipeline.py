@@ -1,0 +1,283 @@
+"""The only module that knows the order of the stages: scan → policy → setters → publish.
+
+``scan_for(config, automations, ...)`` lists the tags the automations need; ``run_automation``
+then, for one ImageUpdateAutomation in a checked-out :class:`~imagebot.git.Workspace`, evaluates
+its policies, rewrites the marked fields, and commits and pushes — or pushes the bot's own branch
+and opens/updates a pull request. Called by the ``run`` and ``plan`` commands (and later the
+scheduler). A policy that selects nothing leaves its fields alone; nothing to change means no
+commit and no push.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from imagebot import config, git, policy, publish, scan, setters
+from imagebot.errors import ConfigError
+from imagebot.model import flux, gitauth
+from imagebot.model.changes import ChangeSet
+from imagebot.model.ids import ObjectKey, Tag
+from imagebot.model.images import ImageRef, ImageRepo, TagList
+from imagebot.model.pullrequests import PullRequestConfig
+from imagebot.model.revisions import PullRequestRef, Revision
+from imagebot.model.scans import ScanResult
+from imagebot.model.selections import Evaluation, Selection
+from imagebot.state import StateStore
+
+__all__ = ["RunOptions", "RunReport", "choose_tag", "policies_for", "run_automation", "scan_for"]
+
+logger = logging.getLogger("imagebot.pipeline")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunOptions:
+    dry_run: bool = False
+    """Compute the diff and the commit message; write, commit and push nothing."""
+    push: bool = True
+    """Push after committing (``False``: commit in the work tree only)."""
+    pull_request: PullRequestConfig | None = None
+    """Open/update a pull request from the bot's branch instead of pushing to the base branch."""
+    signing_key: gitauth.SigningKey | None = None
+    push_attempts: int = 5
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one automation run saw and did."""
+
+    automation: ObjectKey
+    evaluations: tuple[Evaluation, ...]
+    changes: ChangeSet
+    current: Mapping[ObjectKey, Tag]
+    """The tag each policy's fields held before the run (from the markers), where known."""
+    diff: str = ""
+    message: str | None = None
+    revision: Revision | None = None
+    pull_request: PullRequestRef | None = None
+    skipped: tuple[str, ...] = ()
+    """Policies left alone because their repository failed to scan, with the reason."""
+
+    @property
+    def selections(self) -> tuple[Selection, ...]:
+        return tuple(e.selection for e in self.evaluations if e.selection is not None)
+
+
+def choose_tag(tags: Sequence[str], semver_range: str) -> str | None:
+    """The highest git tag in a Masterminds range (``GitRepository.spec.ref.semver``), as Flux."""
+    spec = flux.ImagePolicy(key=ObjectKey("", "spec.ref.semver"), repository=ObjectKey("", ""),
+                            choice=flux.SemverChoice(semver_range))
+    policy.validate(spec)
+    repo = ImageRepo(registry="git", path="tags", name="git tags")
+    listed = TagList(repo, tuple(Tag(t) for t in sorted(set(tags), reverse=True)),
+                     datetime.datetime.now(datetime.UTC))
+    selection = policy.select(listed, spec)
+    return str(selection.tag) if selection is not None else None
+
+
+def policies_for(cfg: config.Config, automation: flux.ImageUpdateAutomation) -> list[flux.ImagePolicy]:
+    """The ImagePolicies an automation applies: its namespace, filtered by ``policySelector``."""
+    wanted = automation.policy_selector.items()
+    return [
+        p for key, p in sorted(cfg.image_policies.items())
+        if key.namespace == automation.key.namespace and all(p.labels.get(k) == v for k, v in wanted)
+    ]
+
+
+def scan_for(
+    cfg: config.Config,
+    automations: Iterable[flux.ImageUpdateAutomation],
+    *,
+    keychain: config.Keychain,
+    secrets: config.SecretStore,
+    state: StateStore | None,
+    options: scan.ScanOptions,
+) -> dict[ObjectKey, ScanResult]:
+    """Scan every ImageRepository the automations' policies use, once each."""
+    wanted = {p.repository for a in automations for p in policies_for(cfg, a)}
+    repositories = [cfg.image_repositories[key] for key in sorted(wanted)]
+    for repo in repositories:
+        if repo.suspend:
+            logger.info("ImageRepository %s is suspended; using the state store only", repo.key)
+    active = [r for r in repositories if not r.suspend]
+    tls = {r.key: secrets.tls(r.cert_secret_ref) for r in active if r.cert_secret_ref}
+    results = scan.scan_all(active, credentials=keychain.lookup, settings=cfg.registries,
+                            state=state, options=options, tls=tls)
+    return {result.key: result for result in results}
+
+
+def _current_tags(root: Path, paths: Sequence[Path], policies: Iterable[ObjectKey]) -> dict[ObjectKey, Tag]:
+    wanted = set(policies)
+    report = setters.find_markers(root=root, paths=paths)
+    current: dict[ObjectKey, Tag] = {}
+    for marker in report.markers:
+        if marker.policy not in wanted or marker.policy in current:
+            continue
+        if marker.field == "tag":
+            current[marker.policy] = Tag(marker.value)
+        elif marker.field == "ref":
+            reference = marker.value.split("@", 1)[0]
+            _, sep, tag = reference.rpartition(":")
+            if sep and "/" not in tag:
+                current[marker.policy] = Tag(tag)
+    return current
+
+
+def _evaluate(
+    cfg: config.Config,
+    policies: Sequence[flux.ImagePolicy],
+    scans: Mapping[ObjectKey, ScanResult],
+    current: Mapping[ObjectKey, Tag],
+    now: datetime.datetime,
+) -> tuple[list[Evaluation], list[str]]:
+    evaluations: list[Evaluation] = []
+    skipped: list[str] = []
+    for spec in policies:
+        result = scans.get(spec.repository)
+        if result is None or result.tags is None:
+            why = result.error if result is not None else "its ImageRepository was not scanned"
+            skipped.append(f"{spec.key}: fields left as they are: {why}")
+            continue
+        evaluations.append(policy.evaluate(result.tags, spec, now=now, current=current.get(spec.key)))
+    return evaluations, skipped
+
+
+def _values(cfg: config.Config, evaluations: Iterable[Evaluation]) -> dict[ObjectKey, ImageRef]:
+    values: dict[ObjectKey, ImageRef] = {}
+    for evaluation in evaluations:
+        selection = evaluation.selection
+        if selection is None:
+            continue
+        spec = cfg.image_policies[evaluation.policy]
+        image = cfg.image_repositories[spec.repository].image.name  # Flux writes spec.image verbatim
+        values[evaluation.policy] = ImageRef(image, selection.tag, selection.digest)
+    return values
+
+
+def _diff(planned: setters.Plan) -> str:
+    chunks: list[str] = []
+    for edit in planned.edits:
+        before = edit.before.decode("utf-8", "replace").splitlines(keepends=True)
+        after = edit.after.decode("utf-8", "replace").splitlines(keepends=True)
+        path = edit.change.path
+        chunks.extend(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+    return "".join(chunks)
+
+
+def _message(automation: flux.ImageUpdateAutomation, changes: ChangeSet,
+             evaluations: Sequence[Evaluation]) -> str:
+    data = publish.template_data(
+        automation.key, changes, selections=[e.selection for e in evaluations if e.selection is not None],
+    )
+    try:
+        return publish.render_commit_message(automation.commit.message_template, data)
+    except ConfigError as exc:
+        where = f"{automation.source_file}: ImageUpdateAutomation {automation.key}"
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def run_automation(
+    automation: flux.ImageUpdateAutomation,
+    *,
+    cfg: config.Config,
+    scans: Mapping[ObjectKey, ScanResult],
+    workspace: git.Workspace,
+    options: RunOptions | None = None,
+    forge: publish.Forge | None = None,
+    now: datetime.datetime | None = None,
+) -> RunReport:
+    """One automation, once: policies → setters → commit → push or pull request."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    options = options or RunOptions()
+    policies = policies_for(cfg, automation)
+    paths = [Path(automation.update_path)]
+    root = workspace.path
+    current = _current_tags(root, paths, (p.key for p in policies))
+    evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
+    values = _values(cfg, evaluations)
+    planned = setters.plan(values, root=root, paths=paths)
+    report = RunReport(automation.key, tuple(evaluations), planned.changeset, current,
+                       skipped=tuple(skipped))
+    if not planned.edits:
+        return report  # nothing to do: no commit, no push (Flux returns early here too)
+    message = _message(automation, planned.changeset, evaluations)
+    if options.dry_run:
+        return dataclasses.replace(report, diff=_diff(planned), message=message)
+    changes = setters.write(planned)
+    report = dataclasses.replace(report, changes=changes, diff=_diff(planned), message=message)
+    if not changes.files:
+        return report
+
+    def commit(ws: git.Workspace) -> Revision | None:
+        return ws.commit(
+            _message(automation, changes, evaluations), author_name=automation.commit.author_name,
+            author_email=automation.commit.author_email, under=automation.update_path,
+            signing_key=options.signing_key,
+        )
+
+    def reapply(ws: git.Workspace) -> bool:
+        nonlocal changes
+        changes = setters.apply(values, root=ws.path, paths=paths)
+        return bool(changes.files)
+
+    if options.pull_request is not None:
+        return _pull_request(automation, report, workspace=workspace, options=options, forge=forge,
+                             commit=commit)
+    if not options.push:
+        return dataclasses.replace(report, revision=commit(workspace))
+    push = automation.push
+    revision = git.push_with_retry(
+        workspace, reapply=reapply, commit=commit,
+        branch=push.branch if push else None, refspec=push.refspec if push else None,
+        options=push.options if push else None, attempts=options.push_attempts, sleep=options.sleep,
+    )
+    return dataclasses.replace(report, changes=changes, revision=revision)
+
+
+def _pull_request(
+    automation: flux.ImageUpdateAutomation,
+    report: RunReport,
+    *,
+    workspace: git.Workspace,
+    options: RunOptions,
+    forge: publish.Forge | None,
+    commit: Callable[[git.Workspace], Revision | None],
+) -> RunReport:
+    assert options.pull_request is not None
+    spec = options.pull_request.spec
+    base = spec.base or workspace.branch
+    if base is None:
+        raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a base branch")
+    push = automation.push
+    own = push is not None and push.branch is not None and push.branch != base
+    head = push.branch if own and push is not None and push.branch else publish.branch_name(automation.key)
+    workspace.switch_branch(head)
+    revision = commit(workspace)
+    if revision is None:
+        return report
+    remote = workspace.fetch_branch(head)
+    if remote is not None and workspace.same_tree(remote, revision.sha):
+        logger.info("%s already carries these changes; nothing to push", head)
+        revision = Revision(head, remote)
+    elif options.push:
+        # the bot's own branch: rebuilt from the base on every run, replaced only if nobody moved it
+        revision = workspace.push(head, force_with_lease=remote or "")
+    if not options.push:
+        return dataclasses.replace(report, revision=revision)
+    if forge is None:
+        raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a forge")
+    data = publish.template_data(automation.key, report.changes, selections=report.selections)
+    assert report.message is not None
+    pull_request = publish.open_or_update(
+        forge, head, base=base, title=publish.pull_request_title(report.message),
+        body=publish.render_pull_request_body(data, problems=report.changes.errors,
+                                              template=spec.body_template),
+        spec=spec,
+    )
+    return dataclasses.replace(report, revision=revision, pull_request=pull_request)

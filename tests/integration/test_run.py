@@ -1,0 +1,253 @@
+"""`imagebot run` / `plan` end to end: a real registry, a real git remote, the local GitHub API.
+
+Aspects: one signed, templated commit over smart HTTP with Basic auth and a no-op second run;
+dry-run touches nothing and shows the diff and message; plan's table; a policy that selects
+nothing leaves its field alone and says why; pull-request mode opens one PR and updates the same
+PR on a later run; no secret appears in any output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from imagebot import cli
+from testing.gitrepos import git, git_env, make_bare
+from testing.gitserver import GitHttpServer
+from testing.registry import RegistryServer
+from tests.fakes.github import FakeGitHub
+
+pytestmark = pytest.mark.integration
+
+GIT_PASSWORD = "gitPw-9f3kq-secret"
+GITHUB_TOKEN = "ghp_valid"
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app   # the app
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: {image}:1.0.0 # {{"$imagepolicy": "flux-system:app"}}
+        - name: sidecar
+          image: {image}:1.0.0 # {{"$imagepolicy": "flux-system:none"}}
+"""
+
+
+def policies(directory: Path, *, image: str, url: str, secret: str | None, signing: str | None = None,
+             extra: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    secret_ref = f"\n  secretRef: {{name: {secret}}}" if secret else ""
+    signing_key = f"\n      signingKey: {{secretRef: {{name: {signing}}}}}" if signing else ""
+    (directory / "all.yaml").write_text(f"""\
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: app, namespace: flux-system}}
+spec: {{image: {image}, interval: 5m}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: app, namespace: flux-system}}
+spec:
+  imageRepositoryRef: {{name: app}}
+  policy: {{semver: {{range: '>=1.0.0'}}}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: none, namespace: flux-system}}
+spec:
+  imageRepositoryRef: {{name: app}}
+  policy: {{semver: {{range: '>=9.0.0'}}}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: gitops, namespace: flux-system}}
+spec:
+  url: {url}
+  ref: {{branch: main}}{secret_ref}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: apps, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: gitops}}
+  git:
+    commit:
+      author: {{name: imagebot, email: bot@example.com}}{signing_key}
+      messageTemplate: |
+        Automated image update
+
+        {{{{range .Changed.Changes}}}}- {{{{.OldValue}}}} -> {{{{.NewValue}}}}
+        {{{{end}}}}
+    push: {{branch: main}}
+  update: {{path: ./apps, strategy: Setters}}
+{extra}""")
+    return directory
+
+
+@pytest.fixture
+def genv(tmp_path: Path) -> dict[str, str]:
+    return git_env(tmp_path / "git-home")
+
+
+@pytest.fixture
+def http_remote(tmp_path: Path) -> Iterator[GitHttpServer]:
+    with GitHttpServer(tmp_path / "srv", username="bot", password=GIT_PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def image(registry_anonymous: RegistryServer, repo: Callable[[str], str]) -> str:
+    name = repo("org/app")
+    registry_anonymous.push_tags(name, ["1.0.0", "1.1.0", "latest"])
+    return f"{registry_anonymous.host}/{name}"
+
+
+def imagebot(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def remote_log(url: str, where: Path, env: dict[str, str]) -> tuple[str, str]:
+    """(the branch's commit subjects, apps/app.yaml) as a fresh clone sees them."""
+    if where.exists():
+        subprocess.run(["rm", "-rf", str(where)], check=True)
+    git("clone", "-q", url, str(where), cwd=where.parent, env=env)
+    return git("log", "--format=%s", cwd=where, env=env), (where / "apps" / "app.yaml").read_text()
+
+
+def ssh_key(path: Path) -> tuple[str, str]:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bot", "-f", str(path)], check=True)
+    return path.read_text(), path.with_suffix(".pub").read_text()
+
+
+def test_signed_templated_commit_over_smart_http_then_a_no_op(
+    tmp_path: Path, image: str, http_remote: GitHttpServer, genv: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_bare(http_remote.root / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    secrets = tmp_path / "secrets"
+    (secrets / "git").mkdir(parents=True)
+    (secrets / "git" / "username").write_text("bot")
+    (secrets / "git" / "password").write_text(GIT_PASSWORD)
+    private, public = ssh_key(tmp_path / "signing")
+    (secrets / "signing").mkdir()
+    (secrets / "signing" / "identity").write_text(private)
+    config = policies(tmp_path / "policies", image=image, url=http_remote.url("gitops.git"),
+                      secret="git", signing="signing")
+    argv = ["run", "--config", str(config), "--secrets-dir", str(secrets),
+            "--state", str(tmp_path / "state.db"), "--workdir", str(tmp_path / "work")]
+
+    code, out, err = imagebot(capsys, *argv)
+
+    assert code == 0, err
+    assert "changed 1 field in 1 file; committed" in out
+    assert "flux-system/none" in out
+    subjects, text = remote_log(http_remote.url_with_credentials("gitops.git"), tmp_path / "check", genv)
+    assert subjects.splitlines() == ["Automated image update", "initial"]
+    assert text == MANIFEST.format(image=image).replace(":1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}",
+                                                        ":1.1.0 # {\"$imagepolicy\": \"flux-system:app\"}")
+    body = git("log", "-1", "--format=%B", cwd=tmp_path / "check", env=genv)
+    assert f"- {image}:1.0.0 -> {image}:1.1.0" in body
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f'bot@example.com namespaces="git" {public}')
+    shown = git("-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={allowed}",
+                "log", "-1", "--show-signature", cwd=tmp_path / "check", env=genv)
+    assert 'Good "git" signature for bot@example.com' in shown
+
+    code, out2, err2 = imagebot(capsys, *argv)
+
+    assert code == 0, err2
+    assert "nothing to change" in out2
+    subjects, _ = remote_log(http_remote.url_with_credentials("gitops.git"), tmp_path / "check", genv)
+    assert len(subjects.splitlines()) == 2
+    for text in (out, err, out2, err2):
+        assert GIT_PASSWORD not in text
+        assert private.splitlines()[1] not in text
+
+
+def test_dry_run_prints_diff_and_message_and_touches_nothing(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    config = policies(tmp_path / "policies", image=image, url=f"file://{bare}", secret=None)
+
+    code, out, err = imagebot(capsys, "run", "--dry-run", "--config", str(config), "--state",
+                              str(tmp_path / "s.db"), "--workdir", str(tmp_path / "work"))
+
+    assert code == 0, err
+    assert f"-          image: {image}:1.0.0 #" in out
+    assert f"+          image: {image}:1.1.0 #" in out
+    assert "--- commit message ---\nAutomated image update" in out
+    assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == ["initial"]
+
+
+def test_plan_table_shows_current_selected_and_why(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    config = policies(tmp_path / "policies", image=image, url=f"file://{bare}", secret=None)
+
+    code, out, err = imagebot(capsys, "plan", "--config", str(config), "--state", str(tmp_path / "s.db"),
+                              "--workdir", str(tmp_path / "work"))
+
+    assert code == 0, err
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  flux-system/")}
+    assert rows["flux-system/app"][1:3] == ["1.0.0", "1.1.0"]
+    assert rows["flux-system/none"][1:3] == ["1.0.0", "-"]
+    assert "1 field would change" in out
+    assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == ["initial"]
+
+
+def test_pull_request_is_opened_once_and_updated_in_place(
+    tmp_path: Path, image: str, registry_anonymous: RegistryServer, genv: dict[str, str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    github = FakeGitHub().start()
+    try:
+        bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+        pull_request = f"""---
+apiVersion: imagebot.dev/v1alpha1
+kind: PullRequest
+metadata: {{name: apps, namespace: flux-system}}
+spec:
+  labels: [images]
+  forge: {{apiURL: '{github.base_url}', repository: org/gitops}}
+"""
+        config = policies(tmp_path / "policies", image=image, url=f"file://{bare}", secret=None,
+                          extra=pull_request)
+        monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+        argv = ["run", "--config", str(config), "--state", str(tmp_path / "s.db"),
+                "--workdir", str(tmp_path / "work")]
+
+        code, out, err = imagebot(capsys, *argv)
+
+        assert code == 0, err
+        assert "opened pull request #1" in out
+        assert [p.head for p in github.pulls.values()] == ["imagebot/apps"]
+        assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == ["initial"]
+        assert "1.1.0" in git("show", "imagebot/apps:apps/app.yaml", cwd=bare, env=genv)
+
+        code, out2, err2 = imagebot(capsys, *argv)  # nothing new: the branch already carries it
+        assert code == 0, err2
+
+        registry_anonymous.push_tags(image.split("/", 1)[1], ["1.2.0"])
+        code, out3, err3 = imagebot(capsys, *argv)
+
+        assert code == 0, err3
+        assert "updated pull request #1" in out3
+        assert len(github.pulls) == 1
+        assert "1.2.0" in github.pulls[1].title + github.pulls[1].body
+        assert "1.2.0" in git("show", "imagebot/apps:apps/app.yaml", cwd=bare, env=genv)
+        for text in (out, err, out2, err2, out3, err3):
+            assert GITHUB_TOKEN not in text
+    finally:
+        github.stop()
