@@ -189,10 +189,14 @@ def run_automation(
     scans: Mapping[ObjectKey, ScanResult],
     workspace: git.Workspace,
     options: RunOptions | None = None,
-    forge: publish.Forge | None = None,
+    forge: Callable[[], publish.Forge] | None = None,
     now: datetime.datetime | None = None,
 ) -> RunReport:
-    """One automation, once: policies → setters → commit → push or pull request."""
+    """One automation, once: policies → setters → commit → push or pull request.
+
+    ``forge`` makes the forge client when a pull request is actually needed (so a run with
+    nothing to change needs no forge credentials).
+    """
     now = now or datetime.datetime.now(datetime.UTC)
     options = options or RunOptions()
     policies = policies_for(cfg, automation)
@@ -246,7 +250,7 @@ def _pull_request(
     *,
     workspace: git.Workspace,
     options: RunOptions,
-    forge: publish.Forge | None,
+    forge: Callable[[], publish.Forge] | None,
     commit: Callable[[git.Workspace], Revision | None],
 ) -> RunReport:
     assert options.pull_request is not None
@@ -275,7 +279,7 @@ def _pull_request(
     data = publish.template_data(automation.key, report.changes, selections=report.selections)
     assert report.message is not None
     pull_request = publish.open_or_update(
-        forge, head, base=base, title=publish.pull_request_title(report.message),
+        forge(), head, base=base, title=publish.pull_request_title(report.message),
         body=publish.render_pull_request_body(data, problems=report.changes.errors,
                                               template=spec.body_template),
         spec=spec,

@@ -2,7 +2,8 @@
 
 A private ``docker-registry`` on a free loopback port plays ghcr.io through imagebot's mirror
 support (image names in manifests stay ``ghcr.io/...``). The example GitOps repository is copied
-to ``.imagebot/demo/`` so the bundled files are never modified.
+into a bare git repository under ``.imagebot/demo/`` which stands in for github.com/example/gitops,
+so the bundled files are never modified.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from testing.gitrepos import git, git_env, make_bare  # noqa: E402
 from testing.registry import RegistryServer  # noqa: E402
 
 IMAGES = {
@@ -29,7 +31,8 @@ IMAGES = {
 
 
 def step(title: str, *argv: str) -> int:
-    print(f"\n$ imagebot {' '.join(argv)}    # {title}", flush=True)
+    shown = " ".join(a if len(a) < 60 else "…" + a[-40:] for a in argv)
+    print(f"\n\033[1m# {title}\033[0m\n$ imagebot {shown}", flush=True)
     return subprocess.run([str(ROOT / ".venv/bin/imagebot"), *argv], check=False).returncode
 
 
@@ -38,17 +41,37 @@ def main() -> int:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    shutil.copytree(ROOT / "example" / "gitops", work / "gitops")
+    env = git_env(work / "home")
+    example = ROOT / "example" / "gitops"
+    files = {str(p.relative_to(example)): p.read_bytes() for p in example.rglob("*") if p.is_file()}
+    remote = make_bare(work / "gitops.git", files, env=env)
+    codes: list[int] = []
     with tempfile.TemporaryDirectory(prefix="imagebot-demo-") as tmp, \
             RegistryServer(Path(tmp), "anonymous", storage="inmemory") as registry:
-        print(f"local registry for ghcr.io: {registry.url}")
+        print(f"local registry standing in for ghcr.io: {registry.url}")
+        print(f"git repository standing in for github.com/example/gitops: {remote.relative_to(ROOT)}")
         for repo, tags in IMAGES.items():
             registry.push_tags(repo, tags)
-        mirror = f"ghcr.io={registry.url}"
-        common = ["--config", str(ROOT / "policies"), "--mirror", mirror, "--state", str(work / "state.db")]
-        code = step("list tags of every ImageRepository in policies/", "scan", *common)
+        common = ["--config", str(ROOT / "policies"), "--mirror", f"ghcr.io={registry.url}",
+                  "--state", str(work / "state.db")]
+        repo = ["--repo", str(remote), "--workdir", str(work / "clones")]
+        codes.append(step("1. what the registries hold (tags after each exclusionList)", "scan", *common))
+        codes.append(step("2. which fields carry markers, which images have none",
+                          "markers", str(example), "--config", str(ROOT / "policies")))
+        codes.append(step("3. what a run would change, and why (prod waits 72h: cooldown)",
+                          "plan", *common, *repo))
+        codes.append(step("4. dev and staging follow new builds by direct commit",
+                          "run", *common, *repo, "--automation", "flux-system/dev",
+                          "--automation", "flux-system/staging"))
+        codes.append(step("5. again: nothing new, so no commit and no push",
+                          "run", *common, *repo, "--automation", "flux-system/dev"))
+        codes.append(step("6. prod: nothing is old enough yet, so its field is left alone",
+                          "run", *common, *repo, "--automation", "flux-system/prod"))
+    print("\n\033[1m# the repository's history\033[0m")
+    print(git("log", "--format=%h %an: %s", "main", cwd=remote, env=env), end="")
+    print(git("show", "--stat", "--format=%n%B", "main", cwd=remote, env=env), end="")
     print(f"\nDemo files are in {work.relative_to(ROOT)}/ (the bundled example is untouched).")
-    return code
+    return max(codes)
 
 
 if __name__ == "__main__":

@@ -161,9 +161,13 @@ def _run_one(
                if automation.commit.signing_key_secret else None)
     options = pipeline.RunOptions(dry_run=dry_run, push=getattr(args, "push", True),
                                   pull_request=pr, signing_key=signing)
-    forge = _forge(pr, workspace, secrets) if pr is not None and not dry_run and options.push else None
+
+    def forge() -> publish.Forge:
+        assert pr is not None
+        return _forge(pr, workspace, secrets)
+
     return pipeline.run_automation(automation, cfg=cfg, scans=scans, workspace=workspace,
-                                   options=options, forge=forge, now=now)
+                                   options=options, forge=forge if pr is not None else None, now=now)
 
 
 def print_table(report: pipeline.RunReport) -> None:
