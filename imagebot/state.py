@@ -67,18 +67,43 @@ class StateStore:
         self._db.close()
 
     def records(self, repository: str) -> dict[Tag, TagRecord]:
-        rows = self._db.execute(
-            "SELECT tag, first_seen, first_digest, last_digest FROM tags WHERE repository = ?",
-            (repository,),
-        )
-        return {
-            Tag(tag): TagRecord(
-                datetime.datetime.fromisoformat(seen),
-                Digest(first) if first else None,
-                Digest(last) if last else None,
+        return self.records_many([repository])[repository]
+
+    def records_many(self, repositories: Iterable[str]) -> dict[str, dict[Tag, TagRecord]]:
+        """Every record of each repository, in as few queries as SQLite's parameter limit allows."""
+        wanted = list(dict.fromkeys(repositories))
+        found: dict[str, dict[Tag, TagRecord]] = {repo: {} for repo in wanted}
+        times: dict[str, datetime.datetime] = {}  # a scan gives many tags one first-seen time
+        for chunk in range(0, len(wanted), 500):
+            part = wanted[chunk:chunk + 500]
+            rows = self._db.execute(
+                "SELECT repository, tag, first_seen, first_digest, last_digest FROM tags "
+                f"WHERE repository IN ({','.join('?' * len(part))})",
+                part,
             )
-            for tag, seen, first, last in rows
-        }
+            for repository, tag, seen, first, last in rows:
+                when = times.get(seen)
+                if when is None:
+                    when = times[seen] = datetime.datetime.fromisoformat(seen)
+                found[repository][Tag(tag)] = TagRecord(
+                    when, Digest(first) if first else None, Digest(last) if last else None
+                )
+        return found
+
+    def known_digests(self, repositories: Iterable[str]) -> dict[str, frozenset[Tag]]:
+        """Per repository, the tags whose digest is already known (one query)."""
+        wanted = list(dict.fromkeys(repositories))
+        found: dict[str, set[Tag]] = {repo: set() for repo in wanted}
+        for chunk in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+            part = wanted[chunk:chunk + 500]
+            rows = self._db.execute(
+                "SELECT repository, tag FROM tags WHERE last_digest IS NOT NULL AND repository IN "
+                f"({','.join('?' * len(part))})",
+                part,
+            )
+            for repository, tag in rows:
+                found[repository].add(Tag(tag))
+        return {repo: frozenset(tags) for repo, tags in found.items()}
 
     def record(
         self,
@@ -89,18 +114,28 @@ class StateStore:
         now: datetime.datetime,
     ) -> dict[Tag, TagRecord]:
         """Remember new tags (first seen ``now``) and latest digests; return every record."""
+        return self.record_many({repository: (tags, digests)}, now=now)[repository]
+
+    def record_many(
+        self,
+        entries: Mapping[str, tuple[Iterable[Tag], Mapping[Tag, Digest]]],
+        *,
+        now: datetime.datetime,
+    ) -> dict[str, dict[Tag, TagRecord]]:
+        """:meth:`record` for many repositories in one transaction."""
         seen = now.isoformat()
         with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO tags (repository, tag, first_seen) VALUES (?, ?, ?)",
-                ((repository, tag, seen) for tag in tags),
-            )
-            self._db.executemany(
-                "UPDATE tags SET first_digest = COALESCE(first_digest, ?), last_digest = ? "
-                "WHERE repository = ? AND tag = ?",
-                ((digest, digest, repository, tag) for tag, digest in digests.items()),
-            )
-        return self.records(repository)
+            for repository, (tags, digests) in entries.items():
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO tags (repository, tag, first_seen) VALUES (?, ?, ?)",
+                    ((repository, tag, seen) for tag in tags),
+                )
+                self._db.executemany(
+                    "UPDATE tags SET first_digest = COALESCE(first_digest, ?), last_digest = ? "
+                    "WHERE repository = ? AND tag = ?",
+                    ((digest, digest, repository, tag) for tag, digest in digests.items()),
+                )
+        return self.records_many(entries)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

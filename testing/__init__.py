@@ -8,7 +8,9 @@ same way). The pieces, smallest first:
 * :mod:`testing.pusher` — a seeding client that answers Basic and Bearer challenges;
 * :mod:`testing.tokenserver` — an in-process Docker token server (ES256, libtrust ``kid``);
 * :mod:`testing.certs` — a throwaway CA and server certificate;
-* :mod:`testing.registry` — :class:`RegistryServer`, a private ``docker-registry`` process.
+* :mod:`testing.registry` — :class:`RegistryServer`, a private ``docker-registry`` process;
+* :mod:`testing.gitrepos`, :mod:`testing.gitserver`, :mod:`testing.gitsshd` — hermetic bare
+  repositories and real git remotes over smart HTTP and SSH.
 
 See ``docs/testing.md``.
 """

@@ -19,12 +19,12 @@ import httpx
 
 from imagebot import __version__
 from imagebot.model import flux
-from imagebot.model.ids import ObjectKey
+from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.registries import RegistrySettings, TLSMaterial
 from imagebot.model.scans import ScanResult
 from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP, RetryPolicy
-from imagebot.scan._scanner import CredentialLookup, DigestMode, ScanOptions, scan_repository
+from imagebot.scan._scanner import CredentialLookup, DigestMode, ScanOptions, remember, scan_repository
 from imagebot.state import StateStore
 
 __all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "scan_all"]
@@ -97,16 +97,22 @@ async def _scan_all(
             deadline=settings.request_deadline, sleep=sleep or asyncio.sleep,
         )
 
+        known: dict[str, frozenset[Tag]] = {}
+        if state is not None and options.digests == "new":
+            known = state.known_digests([r.image.canonical for r in repositories])
+
         async def one(repo: flux.ImageRepository) -> ScanResult:
             result = await scan_repository(
-                http, repo, credentials=credentials, settings=settings, state=state,
-                options=options, now=now,
+                http, repo, credentials=credentials, settings=settings,
+                known_digests=known.get(repo.image.canonical, frozenset()), options=options, now=now,
             )
             if on_result is not None:
                 on_result(result)
             return result
 
-        return list(await asyncio.gather(*(one(repo) for repo in repositories)))
+        results = list(await asyncio.gather(*(one(repo) for repo in repositories)))
+    # one transaction for the whole run, after the network work (sqlite would block the loop)
+    return remember(results, state, now) if state is not None else results
 
 
 def scan_all(

@@ -23,9 +23,9 @@ from imagebot.model.scans import ScanResult
 from imagebot.scan import _distribution
 from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP
-from imagebot.state import StateStore
+from imagebot.state import StateStore, TagRecord
 
-__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "scan_repository"]
+__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "remember", "scan_repository"]
 
 logger = logging.getLogger("imagebot.scan")
 
@@ -90,10 +90,12 @@ async def scan_repository(
     *,
     credentials: CredentialLookup,
     settings: RegistrySettings,
-    state: StateStore | None,
+    known_digests: frozenset[Tag],
     options: ScanOptions,
     now: datetime.datetime,
 ) -> ScanResult:
+    """List one repository (mirrors first); the TagList's first-seen data is added by the caller,
+    which records every repository of the run in the state store in one transaction."""
     image = repo.image
     try:
         exclusions = _compile_exclusions(repo)
@@ -112,9 +114,8 @@ async def scan_repository(
                 raw = await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags)
                 kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)}
                 tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order
-                known = state.records(image.canonical) if state is not None else {}
                 wanted = [t for t in tags if options.digests == "all"
-                          or (options.digests == "new" and (t not in known or known[t].last_digest is None))]
+                          or (options.digests == "new" and t not in known_digests)]
                 digests, created = await _resolve_digests(http, endpoint, wanted, options)
         except TimeoutError:
             failures.append(f"registry {host}: scan exceeded the {repo.timeout} timeout")
@@ -125,16 +126,32 @@ async def scan_repository(
             if target.mirror:
                 logger.info("%s: mirror %s failed (%s); trying the next endpoint", repo.key, host, exc)
             continue
-        records = (state.record(image.canonical, tags, digests, now=now) if state is not None else {})
-        all_digests = {t: r.last_digest for t, r in records.items() if r.last_digest and t in kept}
-        all_digests.update(digests)
-        tag_list = TagList(
-            repo=image, tags=tuple(tags), scanned_at=now,
-            digests=all_digests,
-            first_seen={t: r.first_seen for t, r in records.items() if t in kept},
-            first_digests={t: r.first_digest for t, r in records.items() if r.first_digest and t in kept},
-            created=created,
-        )
+        tag_list = TagList(repo=image, tags=tuple(tags), scanned_at=now, digests=digests, created=created)
         return ScanResult(repo.key, image, tags=tag_list, endpoint=target.base_url)
     error = failures[-1] if len(failures) == 1 else "; ".join(failures)
     return ScanResult(repo.key, image, error=error, retryable=retryable)
+
+
+def _with_records(tags: TagList, records: dict[Tag, TagRecord]) -> TagList:
+    kept = set(tags.tags)
+    digests = {t: r.last_digest for t, r in records.items() if r.last_digest and t in kept}
+    digests.update(tags.digests)
+    return dataclasses.replace(
+        tags,
+        digests=digests,
+        first_seen={t: r.first_seen for t, r in records.items() if t in kept},
+        first_digests={t: r.first_digest for t, r in records.items() if r.first_digest and t in kept},
+    )
+
+
+def remember(results: list[ScanResult], state: StateStore, now: datetime.datetime) -> list[ScanResult]:
+    """Record every listed tag (first seen ``now``) and digest, and add the state to each TagList."""
+    listed = {r.image.canonical: r.tags for r in results if r.tags is not None}
+    records = state.record_many(
+        {repo: (tags.tags, tags.digests) for repo, tags in listed.items()}, now=now
+    )
+    return [
+        dataclasses.replace(r, tags=_with_records(r.tags, records[r.image.canonical]))
+        if r.tags is not None else r
+        for r in results
+    ]
