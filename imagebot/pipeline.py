@@ -60,7 +60,8 @@ class RunReport:
     diff: str = ""
     message: str | None = None
     revision: Revision | None = None
-    pull_request: PullRequestRef | None = None
+    pull_requests: tuple[PullRequestRef, ...] = ()
+    """One per group (``group: per-image``: one per policy that changed)."""
     skipped: tuple[str, ...] = ()
     """Policies left alone because their repository failed to scan, with the reason."""
 
@@ -231,8 +232,8 @@ def run_automation(
         return bool(changes.files)
 
     if options.pull_request is not None:
-        return _pull_request(automation, report, workspace=workspace, options=options, forge=forge,
-                             commit=commit)
+        return _pull_requests(automation, report, workspace=workspace, options=options, forge=forge,
+                              values=values, paths=paths)
     if not options.push:
         return dataclasses.replace(report, revision=commit(workspace))
     push = automation.push
@@ -244,44 +245,68 @@ def run_automation(
     return dataclasses.replace(report, changes=changes, revision=revision)
 
 
-def _pull_request(
+def _pull_requests(
     automation: flux.ImageUpdateAutomation,
     report: RunReport,
     *,
     workspace: git.Workspace,
     options: RunOptions,
     forge: Callable[[], publish.Forge] | None,
-    commit: Callable[[git.Workspace], Revision | None],
+    values: Mapping[ObjectKey, ImageRef],
+    paths: Sequence[Path],
 ) -> RunReport:
+    """Push imagebot's own branch(es) and open or update one pull request per group.
+
+    Each branch is rebuilt from the base on every run (``group: per-image``: one branch and pull
+    request per policy), replaced only if nobody else moved it, and not pushed at all when it
+    already carries the same tree — so a rerun with nothing new is a no-op.
+    """
     assert options.pull_request is not None
     spec = options.pull_request.spec
     base = spec.base or workspace.branch
     if base is None:
         raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a base branch")
+    base_sha = workspace.head
     push = automation.push
-    own = push is not None and push.branch is not None and push.branch != base
-    head = push.branch if own and push is not None and push.branch else publish.branch_name(automation.key)
-    workspace.switch_branch(head)
-    revision = commit(workspace)
-    if revision is None:
-        return report
-    remote = workspace.fetch_branch(head)
-    if remote is not None and workspace.same_tree(remote, revision.sha):
-        logger.info("%s already carries these changes; nothing to push", head)
-        revision = Revision(head, remote)
-    elif options.push:
-        # the bot's own branch: rebuilt from the base on every run, replaced only if nobody moved it
-        revision = workspace.push(head, force_with_lease=remote or "")
-    if not options.push:
-        return dataclasses.replace(report, revision=revision)
-    if forge is None:
-        raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a forge")
-    data = publish.template_data(automation.key, report.changes, selections=report.selections)
-    assert report.message is not None
-    pull_request = publish.open_or_update(
-        forge(), head, base=base, title=publish.pull_request_title(report.message),
-        body=publish.render_pull_request_body(data, problems=report.changes.errors,
-                                              template=spec.body_template),
-        spec=spec,
-    )
-    return dataclasses.replace(report, revision=revision, pull_request=pull_request)
+    if spec.group == "per-image":
+        changed = sorted({c.policy for f in report.changes.files for c in f.changes})
+        groups = [(publish.branch_name(automation.key, policy=key), {key: values[key]}) for key in changed]
+    else:
+        own = push is not None and push.branch is not None and push.branch != base
+        head = publish.branch_name(automation.key)
+        if own and push is not None and push.branch:
+            head = push.branch
+        groups = [(head, dict(values))]
+    revision: Revision | None = None
+    opened: list[PullRequestRef] = []
+    for head, group in groups:
+        workspace.switch_branch(head)
+        workspace.reset(base_sha)  # the branch starts from the base, whatever an earlier group left
+        changes = setters.apply(group, root=workspace.path, paths=paths)
+        if not changes.files:
+            continue
+        selections = [s for s in report.selections if s.policy in group]
+        message = _message(automation, changes, [e for e in report.evaluations if e.policy in group])
+        revision = workspace.commit(
+            message, author_name=automation.commit.author_name,
+            author_email=automation.commit.author_email, under=automation.update_path,
+            signing_key=options.signing_key,
+        )
+        if revision is None or not options.push:
+            continue
+        remote = workspace.fetch_branch(head)
+        if remote is not None and workspace.same_tree(remote, revision.sha):
+            logger.info("%s already carries these changes; nothing to push", head)
+            revision = Revision(head, remote)
+        else:
+            revision = workspace.push(head, force_with_lease=remote or "")
+        if forge is None:
+            raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a forge")
+        data = publish.template_data(automation.key, changes, selections=selections)
+        opened.append(publish.open_or_update(
+            forge(), head, base=base, title=publish.pull_request_title(message),
+            body=publish.render_pull_request_body(data, problems=report.changes.errors,
+                                                  template=spec.body_template),
+            spec=spec,
+        ))
+    return dataclasses.replace(report, revision=revision, pull_requests=tuple(opened))

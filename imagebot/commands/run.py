@@ -196,10 +196,10 @@ def _summary(report: pipeline.RunReport, *, dry_run: bool) -> str:
     files = len(report.changes.files)
     verb = "would change" if dry_run else "changed"
     what = f"  {verb} {fields} field{'s' * (fields != 1)} in {files} file{'s' * (files != 1)}"
-    if report.pull_request is not None:
-        verb = "opened" if report.pull_request.created else "updated"
-        what += f"; {verb} pull request #{report.pull_request.number} {report.pull_request.url}"
-    elif report.revision is not None:
+    for pull_request in report.pull_requests:
+        verb = "opened" if pull_request.created else "updated"
+        what += f"; {verb} pull request #{pull_request.number} {pull_request.url}"
+    if not report.pull_requests and report.revision is not None:
         what += f"; committed {report.revision.sha[:12]} on {report.revision.branch}"
     return what
 
@@ -220,7 +220,7 @@ def as_json(report: pipeline.RunReport) -> dict[str, object]:
         "errors": [str(p) for p in report.changes.errors],
         "message": report.message,
         "revision": report.revision.sha if report.revision else None,
-        "pull_request": report.pull_request.url if report.pull_request else None,
+        "pull_requests": [p.url for p in report.pull_requests],
     }
 
 

@@ -251,3 +251,72 @@ spec:
             assert GITHUB_TOKEN not in text
     finally:
         github.stop()
+
+
+def test_per_image_grouping_opens_one_pull_request_per_policy(
+    tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[str], str], genv: dict[str, str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = repo("org/app"), repo("org/api")
+    registry_anonymous.push_tags(first, ["1.0.0", "1.1.0"])
+    registry_anonymous.push_tags(second, ["2.0.0", "2.3.0"])
+    host = registry_anonymous.host
+    manifest = (f"a: {host}/{first}:1.0.0 # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
+                f"b: {host}/{second}:2.0.0 # {{\"$imagepolicy\": \"flux-system:api\"}}\n")
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": manifest}, env=genv)
+    github = FakeGitHub().start()
+    try:
+        extra = f"""---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: api, namespace: flux-system}}
+spec: {{image: {host}/{second}, interval: 5m}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: api, namespace: flux-system}}
+spec:
+  imageRepositoryRef: {{name: api}}
+  policy: {{semver: {{range: '>=2.0.0'}}}}
+---
+apiVersion: imagebot.dev/v1alpha1
+kind: PullRequest
+metadata: {{name: apps, namespace: flux-system}}
+spec:
+  group: per-image
+  forge: {{apiURL: '{github.base_url}', repository: org/gitops}}
+"""
+        config = policies(tmp_path / "policies", image=f"{host}/{first}", url=f"file://{bare}", secret=None,
+                          extra=extra)
+        monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+
+        code, out, err = imagebot(capsys, "run", "--config", str(config), "--state", str(tmp_path / "s.db"),
+                                  "--workdir", str(tmp_path / "work"))
+
+        assert code == 0, err
+        assert out.count("opened pull request #") == 2
+        assert sorted(p.head for p in github.pulls.values()) == ["imagebot/apps/api", "imagebot/apps/app"]
+        app_branch = git("show", "imagebot/apps/app:apps/app.yaml", cwd=bare, env=genv)
+        api_branch = git("show", "imagebot/apps/api:apps/app.yaml", cwd=bare, env=genv)
+        assert f"{first}:1.1.0" in app_branch and f"{second}:2.0.0" in app_branch
+        assert f"{first}:1.0.0" in api_branch and f"{second}:2.3.0" in api_branch
+    finally:
+        github.stop()
+
+
+def test_in_place_in_an_existing_checkout(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", str(bare), str(checkout), cwd=tmp_path, env=genv)
+    config = policies(tmp_path / "policies", image=image, url="https://github.com/example/elsewhere", secret=None)
+
+    code, out, err = imagebot(capsys, "run", "--repo", str(checkout), "--config", str(config),
+                              "--state", str(tmp_path / "s.db"))
+
+    assert code == 0, err
+    assert "committed" in out
+    assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == [
+        "Automated image update", "initial"]
+    assert "1.1.0" in (checkout / "apps" / "app.yaml").read_text()
