@@ -224,19 +224,24 @@ def as_json(report: pipeline.RunReport) -> dict[str, object]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    reports, failures = execute(args, dry_run=args.dry_run)
-    if args.json:
-        print(json.dumps({"automations": [as_json(r) for r in reports], "failures": failures}, indent=2))
-    else:
-        for report in reports:
-            print_table(report)
-            print(_summary(report, dry_run=args.dry_run))
-            if args.dry_run and report.diff:
-                print()
-                print(report.diff, end="")
-                print(f"\n--- commit message ---\n{report.message}")
+def show(reports: Sequence[pipeline.RunReport], failures: Sequence[str], *, as_json_output: bool,
+         dry_run: bool, diff: bool) -> int:
+    """Print the reports (text or JSON) and the failures; the exit status of run and plan."""
+    if as_json_output:
+        document = {"automations": [as_json(r) for r in reports], "failures": list(failures)}
+        print(json.dumps(document, indent=2))
+    for report in [] if as_json_output else reports:
+        print_table(report)
+        print(_summary(report, dry_run=dry_run))
+        if diff and report.diff:
+            print()
+            print(report.diff, end="")
+            print(f"\n--- commit message ---\n{report.message}")
     for failure in failures:
         print(f"imagebot: {failure}", file=sys.stderr)
-    failed_files = any(r.changes.errors for r in reports)
-    return 1 if failures or failed_files else 0
+    return 1 if failures or any(r.changes.errors for r in reports) else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    reports, failures = execute(args, dry_run=args.dry_run)
+    return show(reports, failures, as_json_output=args.json, dry_run=args.dry_run, diff=args.dry_run)

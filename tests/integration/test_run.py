@@ -203,7 +203,7 @@ def test_plan_table_shows_current_selected_and_why(
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  flux-system/")}
     assert rows["flux-system/app"][1:3] == ["1.0.0", "1.1.0"]
     assert rows["flux-system/none"][1:3] == ["1.0.0", "-"]
-    assert "1 field would change" in out
+    assert "would change 1 field in 1 file" in out
     assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == ["initial"]
 
 
