@@ -119,22 +119,23 @@ def locate_scalars(text: str) -> list[Scalar]:
     """Every scalar value of every document in ``text``, in document order; keys and aliases are
     not reported (an anchored scalar is reported once, where it is defined).
 
-    Only ruamel's parser runs (no composing, no tag resolution), which keeps this cheap; raises
-    :class:`YAMLSyntaxError` when ``text`` is not YAML.
+    Only a parser runs (no composing, no tag resolution), which keeps this cheap; raises
+    :class:`YAMLSyntaxError` when ``text`` is not YAML. libyaml (``ruamel.yaml.clib``) parses
+    first when installed — about ten times faster than the pure parser, the setters' hot path —
+    and its result is used only when every scalar it reports checks out against the text; a BOM,
+    anything libyaml rejects (YAML 1.1's stricter flow syntax) or any mismatch goes to the pure
+    YAML 1.2 parser, whose positions and errors are the reference.
     """
-    found: list[Scalar] = []
-    stack: list[_Frame] = []
-    document = -1
+    if not text.startswith("\ufeff"):
+        try:
+            found = _locate(text, pure=False)
+        except YAMLError:
+            pass
+        else:
+            if all(_checks_out(text, scalar) for scalar in found):
+                return found
     try:
-        for event in YAML(typ="safe", pure=True).parse(text):
-            kind = type(event)  # exact-type dispatch: this loop runs once per YAML event
-            if kind is ScalarEvent or kind is AliasEvent or kind in _COLLECTIONS:
-                _visit(text, event, document, stack, found)
-            elif issubclass(kind, CollectionEndEvent):
-                stack.pop()
-            elif kind is DocumentStartEvent:
-                document += 1
-                stack.clear()
+        return _locate(text, pure=True)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -144,6 +145,34 @@ def locate_scalars(text: str) -> list[Scalar]:
         raise YAMLSyntaxError(line, str(exc).splitlines()[0]) from exc
     except YAMLError as exc:
         raise YAMLSyntaxError(0, str(exc).splitlines()[0]) from exc
+
+
+_QUOTES = {"single": "'", "double": '"'}
+
+
+def _checks_out(text: str, scalar: Scalar) -> bool:
+    written = text[scalar.start:scalar.end]
+    if scalar.style == "plain":
+        return written == scalar.value or (not written and not scalar.value)
+    if scalar.style in _QUOTES:
+        quote = _QUOTES[scalar.style]
+        return len(written) >= 2 and written[0] == quote and written[-1] == quote
+    return written[:1] in ("|", ">")
+
+
+def _locate(text: str, *, pure: bool) -> list[Scalar]:
+    found: list[Scalar] = []
+    stack: list[_Frame] = []
+    document = -1
+    for event in YAML(typ="safe", pure=pure).parse(text):
+        kind = type(event)  # exact-type dispatch: this loop runs once per YAML event
+        if kind is ScalarEvent or kind is AliasEvent or kind in _COLLECTIONS:
+            _visit(text, event, document, stack, found)
+        elif issubclass(kind, CollectionEndEvent):
+            stack.pop()
+        elif kind is DocumentStartEvent:
+            document += 1
+            stack.clear()
     return found
 
 

@@ -3,7 +3,10 @@ scalar text (quotes included, anchors/tags excluded) in the str given, BOM and C
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from ruamel.yaml.error import YAMLError
 
 from imagebot import yamldoc
 
@@ -70,3 +73,25 @@ def test_syntax_errors_carry_the_line(text: str, line: int) -> None:
     with pytest.raises(yamldoc.YAMLSyntaxError) as exc:
         yamldoc.locate_scalars(text)
     assert exc.value.line == line
+
+
+def _samples() -> list[pytest.ParameterSet]:
+    root = Path(__file__).resolve().parent
+    corpus = root.parents[1] / ".." / "shared" / "corpus"
+    paths = sorted((root / "golden").rglob("*.y*ml"))
+    if corpus.is_dir():
+        paths += sorted(p for p in corpus.rglob("*") if p.suffix in (".yaml", ".yml"))
+    return [pytest.param(p, id=p.name if "golden" in p.parts else f"corpus-{p.parent.name}-{p.name}")
+            for p in paths]
+
+
+@pytest.mark.parametrize("path", _samples())
+def test_libyaml_fast_path_locates_exactly_what_the_pure_parser_does(path: Path) -> None:
+    text = path.read_bytes().decode("utf-8", "replace")
+    try:
+        reference = yamldoc._locate(text, pure=True)
+    except YAMLError:
+        with pytest.raises(yamldoc.YAMLSyntaxError):
+            yamldoc.locate_scalars(text)
+        return
+    assert yamldoc.locate_scalars(text) == reference
