@@ -122,20 +122,36 @@ class StateStore:
         *,
         now: datetime.datetime,
     ) -> dict[str, dict[Tag, TagRecord]]:
-        """:meth:`record` for many repositories in one transaction."""
+        """:meth:`record` for many repositories in one transaction.
+
+        Reads what is known first, then writes only what is new (new tags, changed digests):
+        a first scan writes everything and reads nothing back, a rescan mostly just reads.
+        """
+        records = self.records_many(entries)
+        new_tags: list[tuple[str, str, str]] = []
+        new_digests: list[tuple[str, str, str, str]] = []
         seen = now.isoformat()
+        for repository, (tags, digests) in entries.items():
+            known = records[repository]
+            for tag in tags:
+                if tag not in known:
+                    new_tags.append((repository, tag, seen))
+                    known[tag] = TagRecord(now, None, None)
+            for tag, digest in digests.items():
+                record = known.get(tag)
+                if record is not None and record.last_digest != digest:
+                    new_digests.append((digest, digest, repository, tag))
+                    known[tag] = TagRecord(record.first_seen, record.first_digest or digest, digest)
         with self._transaction():
-            for repository, (tags, digests) in entries.items():
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO tags (repository, tag, first_seen) VALUES (?, ?, ?)",
-                    ((repository, tag, seen) for tag in tags),
-                )
-                self._db.executemany(
-                    "UPDATE tags SET first_digest = COALESCE(first_digest, ?), last_digest = ? "
-                    "WHERE repository = ? AND tag = ?",
-                    ((digest, digest, repository, tag) for tag, digest in digests.items()),
-                )
-        return self.records_many(entries)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO tags (repository, tag, first_seen) VALUES (?, ?, ?)", new_tags
+            )
+            self._db.executemany(
+                "UPDATE tags SET first_digest = COALESCE(first_digest, ?), last_digest = ? "
+                "WHERE repository = ? AND tag = ?",
+                new_digests,
+            )
+        return records
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
