@@ -93,8 +93,7 @@ def _workspace(
 ) -> git.Workspace:
     repository = cfg.git_repositories.get(automation.source)
     auth = config.git_auth(secrets, repository) if repository is not None else None
-    if args.repo is not None and Path(args.repo).is_dir() and git.is_local(args.repo) \
-            and (Path(args.repo) / ".git").exists():
+    if args.repo is not None and _is_checkout(Path(args.repo)):
         return git.Workspace.open(Path(args.repo), auth=auth)
     url = args.repo or (repository.url if repository is not None else None)
     if url is None:
@@ -105,6 +104,12 @@ def _workspace(
     ref = automation.checkout or (repository.ref if repository is not None else None) or GitRef()
     workdir = args.workdir / git.default_workdir(url).name if args.workdir else None
     return git.Workspace.clone(url, ref=ref, auth=auth, workdir=workdir, choose_tag=pipeline.choose_tag)
+
+
+def _is_checkout(path: Path) -> bool:
+    """A work tree (or a directory inside one) is worked on in place; a bare repository is cloned."""
+    bare = (path / "HEAD").is_file() and (path / "objects").is_dir() and not (path / ".git").exists()
+    return path.is_dir() and not bare
 
 
 def _github_repository(url: str) -> str | None:
