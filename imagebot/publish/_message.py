@@ -28,10 +28,12 @@ __all__ = ["DEFAULT_MESSAGE_TEMPLATE", "render_commit_message", "render_template
 logger = logging.getLogger("imagebot.publish")
 
 DEFAULT_MESSAGE_TEMPLATE = (
+    "{% set downgrades = images|selectattr('downgrade')|map(attribute='policy')|list %}"
     "chore(images): update {{ images|length }} image{{ '' if images|length == 1 else 's' }}\n"
     "{% for file, file_lines in lines|groupby('file') %}\n"
     "{{ file }}:\n"
-    "{% for line in file_lines %}- {{ line.image }} {{ line.old }} → {{ line.new }}\n{% endfor %}"
+    "{% for line in file_lines %}- {{ line.image }} {{ line.old }} → {{ line.new }}"
+    "{% if line.policy in downgrades %} (downgrade){% endif %}\n{% endfor %}"
     "{% endfor %}"
 )
 """imagebot's default commit message (Jinja2): a ``chore(images)`` title and per-file lines."""

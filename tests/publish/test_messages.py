@@ -51,6 +51,13 @@ def test_default_message_lists_images_per_file() -> None:
     )
 
 
+def test_default_message_flags_a_downgrade() -> None:
+    selections = [selection("flux-system/my-policy", "ghcr.io/my-org/my-app", "5.0.3", downgrade=True)]
+    message = publish.render_commit_message(None, _data(selections=selections))
+    assert "- ghcr.io/my-org/my-app 4.0.6 → 5.0.3 (downgrade)\n" in message
+    assert "- busybox 1.36.0 → 1.36.1\n" in message  # the other images are not flagged
+
+
 def test_default_message_without_selection_names_the_policy() -> None:
     message = publish.render_commit_message(None, _data())
     assert "- flux-system/my-policy 4.0.6 → 5.0.3\n" in message
