@@ -22,7 +22,7 @@ from imagebot import config, git, policy, publish, scan, setters
 from imagebot.errors import ConfigError
 from imagebot.model import flux, gitauth
 from imagebot.model.changes import ChangeSet
-from imagebot.model.ids import ObjectKey, Tag
+from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRef, ImageRepo, TagList
 from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.revisions import PullRequestRef, Revision
@@ -30,9 +30,15 @@ from imagebot.model.scans import ScanResult
 from imagebot.model.selections import Evaluation, Selection
 from imagebot.state import StateStore
 
-__all__ = ["RunOptions", "RunReport", "choose_tag", "policies_for", "run_automation", "scan_for"]
+__all__ = ["Refresh", "RunOptions", "RunReport", "choose_tag", "policies_for", "run_automation", "scan_for"]
 
 logger = logging.getLogger("imagebot.pipeline")
+
+
+Refresh = Callable[
+    [Sequence[tuple[flux.ImageRepository, Sequence[Tag]]]], Mapping[ObjectKey, Mapping[Tag, Digest]]
+]
+"""``[(repository, tags)] -> {repository key: {tag: digest}}``; ``scan.refresh_digests`` in practice."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class RunOptions:
     signing_key: gitauth.SigningKey | None = None
     push_attempts: int = 5
     sleep: Callable[[float], None] = time.sleep
+    refresh: Refresh | None = None
+    """Looks up what the selected tags point at now (digest reflection, re-pushed tags)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -145,8 +153,32 @@ def _evaluate(
             why = result.error if result is not None else "its ImageRepository was not scanned"
             skipped.append(f"{spec.key}: fields left as they are: {why}")
             continue
-        evaluations.append(policy.evaluate(result.tags, spec, now=now, current=current.get(spec.key)))
+        evaluation = policy.evaluate(result.tags, spec, now=now, current=current.get(spec.key))
+        repush = evaluation.selection.repush if evaluation.selection else None
+        if repush is not None:
+            logger.warning("%s: tag %s was re-pushed (%s when first seen, %s now)",
+                           spec.key, repush.tag, repush.first_digest, repush.digest)
+        evaluations.append(evaluation)
     return evaluations, skipped
+
+
+def _refreshed(
+    cfg: config.Config, scans: Mapping[ObjectKey, ScanResult], evaluations: Iterable[Evaluation],
+    refresh: Refresh,
+) -> dict[ObjectKey, ScanResult]:
+    wanted: dict[ObjectKey, set[Tag]] = {}
+    for evaluation in evaluations:
+        if evaluation.selection is not None:
+            repository = cfg.image_policies[evaluation.policy].repository
+            wanted.setdefault(repository, set()).add(evaluation.selection.tag)
+    fresh = refresh([(cfg.image_repositories[key], sorted(tags)) for key, tags in sorted(wanted.items())])
+    updated = dict(scans)
+    for key, digests in fresh.items():
+        result = updated.get(key)
+        if result is not None and result.tags is not None and digests:
+            tags = dataclasses.replace(result.tags, digests={**result.tags.digests, **digests})
+            updated[key] = dataclasses.replace(result, tags=tags)
+    return updated
 
 
 def _values(cfg: config.Config, evaluations: Iterable[Evaluation]) -> dict[ObjectKey, ImageRef]:
@@ -205,6 +237,9 @@ def run_automation(
     root = workspace.path
     current = _current_tags(root, paths, (p.key for p in policies))
     evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
+    if options.refresh is not None and any(e.selection for e in evaluations):
+        scans = _refreshed(cfg, scans, evaluations, options.refresh)
+        evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
     values = _values(cfg, evaluations)
     planned = setters.plan(values, root=root, paths=paths)
     report = RunReport(automation.key, tuple(evaluations), planned.changeset, current,

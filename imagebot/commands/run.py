@@ -32,7 +32,7 @@ from imagebot.commands.scan import add_config_options, load_settings
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import flux
 from imagebot.model.flux import GitRef
-from imagebot.model.ids import ObjectKey
+from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.scans import ScanResult
 
@@ -138,25 +138,38 @@ def execute(args: argparse.Namespace, *, dry_run: bool) -> tuple[list[pipeline.R
         for spec in pipeline.policies_for(cfg, automation):
             policy.validate(spec)  # a bad range or regex stops the run before any network call
     secrets = config.SecretStore(args.secrets_dir)
-    with state.StateStore(args.state) as store:
-        scans = pipeline.scan_for(cfg, automations, keychain=config.Keychain(secrets), secrets=secrets,
-                                  state=store, options=scan.ScanOptions(digests=args.digests))
+    keychain = config.Keychain(secrets)
     reports: list[pipeline.RunReport] = []
-    failures = [f"{r.key}: {r.error}" for r in scans.values() if r.error]
     now = datetime.datetime.now(datetime.UTC)
-    for automation in automations:
-        try:
-            reports.append(_run_one(automation, cfg, scans, secrets, args, dry_run=dry_run, now=now))
-        except ConfigError:
-            raise
-        except ImagebotError as exc:
-            failures.append(f"{automation.key}: {exc}")
+    with state.StateStore(args.state) as store:
+        scans = pipeline.scan_for(cfg, automations, keychain=keychain, secrets=secrets,
+                                  state=store, options=scan.ScanOptions(digests=args.digests))
+        failures = [f"{r.key}: {r.error}" for r in scans.values() if r.error]
+
+        def refresh(
+            wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]],
+        ) -> dict[ObjectKey, dict[Tag, Digest]]:
+            tls = {r.key: secrets.tls(r.cert_secret_ref) for r, _ in wanted if r.cert_secret_ref}
+            fresh = scan.refresh_digests(wanted, credentials=keychain.lookup, settings=cfg.registries,
+                                         tls=tls)
+            store.record_many({r.image.canonical: ((), fresh.get(r.key, {})) for r, _ in wanted}, now=now)
+            return fresh
+
+        for automation in automations:
+            try:
+                reports.append(_run_one(automation, cfg, scans, secrets, args, dry_run=dry_run, now=now,
+                                        refresh=refresh))
+            except ConfigError:
+                raise
+            except ImagebotError as exc:
+                failures.append(f"{automation.key}: {exc}")
     return reports, failures
 
 
 def _run_one(
     automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
     secrets: config.SecretStore, args: argparse.Namespace, *, dry_run: bool, now: datetime.datetime,
+    refresh: pipeline.Refresh,
 ) -> pipeline.RunReport:
     workspace = _workspace(automation, cfg, secrets, args)
     pr = cfg.pull_requests.get(automation.key)
@@ -165,7 +178,7 @@ def _run_one(
     signing = (config.signing_key(secrets, automation.commit.signing_key_secret)
                if automation.commit.signing_key_secret else None)
     options = pipeline.RunOptions(dry_run=dry_run, push=getattr(args, "push", True),
-                                  pull_request=pr, signing_key=signing)
+                                  pull_request=pr, signing_key=signing, refresh=refresh)
 
     def forge() -> publish.Forge:
         assert pr is not None
@@ -186,6 +199,11 @@ def print_table(report: pipeline.RunReport) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    for evaluation in report.evaluations:
+        repush = evaluation.selection.repush if evaluation.selection else None
+        if repush is not None:
+            print(f"  WARNING {evaluation.policy}: tag {repush.tag} was re-pushed: it pointed at "
+                  f"{repush.first_digest} when first seen and points at {repush.digest} now")
     for line in report.skipped:
         print(f"  skipped {line}")
     for problem in report.changes.errors:
@@ -215,7 +233,8 @@ def as_json(report: pipeline.RunReport) -> dict[str, object]:
         "policies": [
             {"policy": str(e.policy), "current": report.current.get(e.policy),
              "selected": e.selection.tag if e.selection else None,
-             "downgrade": bool(e.selection and e.selection.downgrade), "reason": e.reason}
+             "downgrade": bool(e.selection and e.selection.downgrade),
+             "repushed": bool(e.selection and e.selection.repush), "reason": e.reason}
             for e in report.evaluations
         ],
         "skipped": list(report.skipped),

@@ -19,15 +19,22 @@ import httpx
 
 from imagebot import __version__
 from imagebot.model import flux
-from imagebot.model.ids import ObjectKey, Tag
+from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.registries import RegistrySettings, TLSMaterial
 from imagebot.model.scans import ScanResult
 from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP, RetryPolicy
-from imagebot.scan._scanner import CredentialLookup, DigestMode, ScanOptions, remember, scan_repository
+from imagebot.scan._scanner import (
+    CredentialLookup,
+    DigestMode,
+    ScanOptions,
+    current_digests,
+    remember,
+    scan_repository,
+)
 from imagebot.state import StateStore
 
-__all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "scan_all"]
+__all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "refresh_digests", "scan_all"]
 
 USER_AGENT = f"imagebot/{__version__} (+https://github.com/imagebot/imagebot)"
 
@@ -137,3 +144,41 @@ def scan_all(
         options=options or ScanOptions(), tls=tls or {}, transport=transport, sleep=sleep,
         now=now or datetime.datetime.now(datetime.UTC), on_result=on_result,
     ))
+
+
+async def _refresh(
+    wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]],
+    *,
+    credentials: CredentialLookup,
+    settings: RegistrySettings,
+    tls: Mapping[ObjectKey, TLSMaterial],
+    transport: httpx.AsyncBaseTransport | None,
+) -> dict[ObjectKey, dict[Tag, Digest]]:
+    repositories = [repo for repo, _ in wanted]
+    async with _client(repositories, settings, tls, transport) as client:
+        http = RegistryHTTP(client, max_connections=settings.max_connections_per_registry,
+                            deadline=settings.request_deadline)
+        found = await asyncio.gather(*(
+            current_digests(http, repo, tags, credentials=credentials, settings=settings)
+            for repo, tags in wanted
+        ))
+    return {repo.key: digests for (repo, _), digests in zip(wanted, found, strict=True)}
+
+
+def refresh_digests(
+    wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]],
+    *,
+    credentials: CredentialLookup,
+    settings: RegistrySettings | None = None,
+    tls: Mapping[ObjectKey, TLSMaterial] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[ObjectKey, dict[Tag, Digest]]:
+    """What the given tags point at right now (one HEAD each, no Docker Hub pull counted).
+
+    The pipeline calls this for the tags its policies selected, so digest reflection and
+    re-pushed-tag detection see the registry as it is, not as a scan first recorded it.
+    """
+    if not wanted:
+        return {}
+    return asyncio.run(_refresh(wanted, credentials=credentials, settings=settings or RegistrySettings(),
+                                tls=tls or {}, transport=transport))

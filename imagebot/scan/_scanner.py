@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from imagebot import errors, patterns
@@ -25,7 +25,7 @@ from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP
 from imagebot.state import StateStore, TagRecord
 
-__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "remember", "scan_repository"]
+__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "current_digests", "remember", "scan_repository"]
 
 logger = logging.getLogger("imagebot.scan")
 
@@ -155,3 +155,28 @@ def remember(results: list[ScanResult], state: StateStore, now: datetime.datetim
         if r.tags is not None else r
         for r in results
     ]
+
+
+async def current_digests(
+    http: RegistryHTTP,
+    repo: flux.ImageRepository,
+    tags: Sequence[Tag],
+    *,
+    credentials: CredentialLookup,
+    settings: RegistrySettings,
+) -> dict[Tag, Digest]:
+    """The digest each tag points at right now (HEAD; mirrors first); missing where it failed."""
+    image = repo.image
+    for target in targets(image, insecure=repo.insecure, mirrors=settings.mirrors,
+                          insecure_hosts=settings.insecure, custom_tls=repo.cert_secret_ref is not None):
+        host = host_of(target.base_url)
+        try:
+            credential = credentials(target.credential_host, image.path, repo.secret_ref)
+            endpoint = _distribution.Endpoint(target.base_url, host, image.path, credential)
+            await http.ping(host=host, base_url=target.base_url, credential=credential)
+        except errors.ImagebotError as exc:
+            logger.info("%s: %s; trying the next endpoint", repo.key, exc)
+            continue
+        digests, _ = await _resolve_digests(http, endpoint, list(tags), ScanOptions(max_digests=len(tags)))
+        return digests
+    return {}

@@ -320,3 +320,33 @@ def test_in_place_in_an_existing_checkout(
     assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == [
         "Automated image update", "initial"]
     assert "1.1.0" in (checkout / "apps" / "app.yaml").read_text()
+
+
+def test_repushed_tag_is_reported_and_digest_pins_follow_it(
+    tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[str], str], genv: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = repo("org/latest")
+    first = registry_anonymous.push_image(name, "1.1.0", created="2024-01-01T00:00:00Z")
+    image = f"{registry_anonymous.host}/{name}"
+    manifest = f"image: {image}:1.1.0@{first} # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": manifest}, env=genv)
+    config = policies(tmp_path / "policies", image=image, url=f"file://{bare}", secret=None)
+    text = (config / "all.yaml").read_text().replace(
+        "policy: {semver: {range: '>=1.0.0'}}", "policy: {semver: {range: '>=1.0.0'}}\n  digestReflectionPolicy: Always",
+        1)
+    (config / "all.yaml").write_text(text)
+    argv = ["run", "--config", str(config), "--state", str(tmp_path / "s.db"), "--workdir", str(tmp_path / "w")]
+
+    code, out, err = imagebot(capsys, *argv)
+    assert code == 0, err
+    assert "nothing to change" in out.split("automation")[1]
+
+    second = registry_anonymous.push_image(name, "1.1.0", created="2025-06-01T00:00:00Z")
+    assert second != first
+    code, out, err = imagebot(capsys, *argv)
+
+    assert code == 0, err
+    assert f"WARNING flux-system/app: tag 1.1.0 was re-pushed: it pointed at {first}" in out
+    written = git("show", "main:apps/app.yaml", cwd=bare, env=genv)
+    assert written == f"image: {image}:1.1.0@{second} # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
