@@ -47,6 +47,9 @@ class FakeRegistry:
     pings: list[httpx.Request] = dataclasses.field(default_factory=list)
     token_requests: list[httpx.Request] = dataclasses.field(default_factory=list)
     digests_via_header: bool = True
+    oauth: bool = True
+    """Answer the OAuth2 POST flow (refresh tokens); False: 404, as servers without it do."""
+    refresh_token: str = "rt-good"
     issued: set[str] = dataclasses.field(default_factory=set)
 
     def fail(self, path: str, *handlers: Handler) -> None:
@@ -139,6 +142,15 @@ class FakeRegistry:
                               json={"errors": [{"code": "UNAUTHORIZED"}]})
 
     def _token(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            if not self.oauth:
+                return httpx.Response(404, text="404 page not found")
+            form = parse_qs(request.content.decode())
+            if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [self.refresh_token]:
+                return httpx.Response(401, json={"error": "invalid_grant"})
+            token = f"tok{len(self.issued)}|{' '.join(sorted(form.get('scope', [''])[0].split()))}"
+            self.issued.add(token)
+            return httpx.Response(200, json={"access_token": token, "expires_in": 300})
         query = parse_qs(request.url.query.decode())
         header = request.headers.get("authorization", "")
         if header.startswith("Basic "):

@@ -487,3 +487,22 @@ def test_basic_auth_state_of_one_repository_does_not_leak_into_another() -> None
     )
     assert results[0].error is not None and "no credentials are configured" in results[0].error
     assert [tags_of(r) for r in results[1:]] == [[str(i)] for i in range(6)]
+
+
+@pytest.mark.parametrize("oauth", [pytest.param(True, id="oauth2-post"), pytest.param(False, id="post-404-falls-back-to-get")])
+def test_identity_token_uses_the_oauth2_refresh_flow(oauth: bool) -> None:
+    fake = FakeRegistry(tags={"org/app": ["1"]}, auth="bearer", oauth=oauth)
+    identity = Credential(username="<token>", identity_token="rt-good", origin="test")
+    [result] = run(fake, [repo()], credential=identity)
+    posts = [r for r in fake.token_requests if r.method == "POST"]
+    assert len(posts) == 1
+    form = posts[0].content.decode()
+    assert "grant_type=refresh_token" in form and "refresh_token=rt-good" in form
+    assert "scope=repository%3Aorg%2Fapp%3Apull" in form
+    if oauth:
+        assert tags_of(result) == ["1"]
+        assert [r.method for r in fake.token_requests] == ["POST"]
+    else:
+        assert [r.method for r in fake.token_requests] == ["POST", "GET"]
+    # the refresh token only ever goes to the token realm, never to the registry
+    assert all("rt-good" not in r.headers.get("authorization", "") for r in fake.requests)
