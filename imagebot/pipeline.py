@@ -17,16 +17,17 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from imagebot import config, git, policy, publish, scan, setters
 from imagebot.errors import ConfigError
 from imagebot.model import flux, gitauth
 from imagebot.model.changes import ChangeSet
-from imagebot.model.ids import Digest, ObjectKey, Tag
+from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.images import ImageRef, ImageRepo, TagList
 from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.revisions import PullRequestRef, Revision
-from imagebot.model.scans import ScanResult
+from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.model.selections import Evaluation, Selection
 from imagebot.state import StateStore
 
@@ -35,10 +36,12 @@ __all__ = ["Refresh", "RunOptions", "RunReport", "choose_tag", "policies_for", "
 logger = logging.getLogger("imagebot.pipeline")
 
 
-Refresh = Callable[
-    [Sequence[tuple[flux.ImageRepository, Sequence[Tag]]]], Mapping[ObjectKey, Mapping[Tag, Digest]]
-]
-"""``[(repository, tags)] -> {repository key: {tag: digest}}``; ``scan.refresh_digests`` in practice."""
+class Refresh(Protocol):
+    """What the selected tags point at now (and their source URLs); ``scan.refresh`` in practice."""
+
+    def __call__(
+        self, wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool
+    ) -> Mapping[ObjectKey, TagFacts]: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -164,21 +167,35 @@ def _evaluate(
 
 def _refreshed(
     cfg: config.Config, scans: Mapping[ObjectKey, ScanResult], evaluations: Iterable[Evaluation],
-    refresh: Refresh,
-) -> dict[ObjectKey, ScanResult]:
-    wanted: dict[ObjectKey, set[Tag]] = {}
+    refresh: Refresh, *, current: Mapping[ObjectKey, Tag], sources: bool,
+) -> tuple[dict[ObjectKey, ScanResult], dict[str, str]]:
+    """Scans with the selected tags' current digests, and (``sources``) image name → source URL
+    for the tags that change (a source look-up costs manifest GETs, pulls on Docker Hub)."""
+    selected: dict[ObjectKey, set[Tag]] = {}
+    changing: dict[ObjectKey, set[Tag]] = {}
     for evaluation in evaluations:
         if evaluation.selection is not None:
             repository = cfg.image_policies[evaluation.policy].repository
-            wanted.setdefault(repository, set()).add(evaluation.selection.tag)
-    fresh = refresh([(cfg.image_repositories[key], sorted(tags)) for key, tags in sorted(wanted.items())])
+            selected.setdefault(repository, set()).add(evaluation.selection.tag)
+            if evaluation.selection.tag != current.get(evaluation.policy):
+                changing.setdefault(repository, set()).add(evaluation.selection.tag)
+
+    def ask(wanted: dict[ObjectKey, set[Tag]], *, with_sources: bool) -> Mapping[ObjectKey, TagFacts]:
+        return refresh([(cfg.image_repositories[key], sorted(tags)) for key, tags in sorted(wanted.items())],
+                       sources=with_sources)
+
     updated = dict(scans)
-    for key, digests in fresh.items():
+    for key, facts in ask(selected, with_sources=False).items():
         result = updated.get(key)
-        if result is not None and result.tags is not None and digests:
-            tags = dataclasses.replace(result.tags, digests={**result.tags.digests, **digests})
+        if result is not None and result.tags is not None and facts.digests:
+            tags = dataclasses.replace(result.tags, digests={**result.tags.digests, **facts.digests})
             updated[key] = dataclasses.replace(result, tags=tags)
-    return updated
+    urls: dict[str, str] = {}
+    if sources and changing:
+        for key, facts in ask(changing, with_sources=True).items():
+            for url in facts.sources.values():
+                urls[cfg.image_repositories[key].image.name] = url
+    return updated, urls
 
 
 def _values(cfg: config.Config, evaluations: Iterable[Evaluation]) -> dict[ObjectKey, ImageRef]:
@@ -237,8 +254,11 @@ def run_automation(
     root = workspace.path
     current = _current_tags(root, paths, (p.key for p in policies))
     evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
+    sources: dict[str, str] = {}
     if options.refresh is not None and any(e.selection for e in evaluations):
-        scans = _refreshed(cfg, scans, evaluations, options.refresh)
+        # source URLs only go into pull requests; looking them up costs manifest GETs
+        scans, sources = _refreshed(cfg, scans, evaluations, options.refresh, current=current,
+                                    sources=options.pull_request is not None and not options.dry_run)
         evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
     values = _values(cfg, evaluations)
     planned = setters.plan(values, root=root, paths=paths)
@@ -268,7 +288,7 @@ def run_automation(
 
     if options.pull_request is not None:
         return _pull_requests(automation, report, workspace=workspace, options=options, forge=forge,
-                              values=values, paths=paths)
+                              values=values, paths=paths, sources=sources)
     if not options.push:
         return dataclasses.replace(report, revision=commit(workspace))
     push = automation.push
@@ -289,6 +309,7 @@ def _pull_requests(
     forge: Callable[[], publish.Forge] | None,
     values: Mapping[ObjectKey, ImageRef],
     paths: Sequence[Path],
+    sources: Mapping[str, str],
 ) -> RunReport:
     """Push imagebot's own branch(es) and open or update one pull request per group.
 
@@ -337,7 +358,7 @@ def _pull_requests(
             revision = workspace.push(head, force_with_lease=remote or "")
         if forge is None:
             raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a forge")
-        data = publish.template_data(automation.key, changes, selections=selections)
+        data = publish.template_data(automation.key, changes, selections=selections, sources=sources)
         opened.append(publish.open_or_update(
             forge(), head, base=base, title=publish.pull_request_title(message),
             body=publish.render_pull_request_body(data, problems=report.changes.errors,

@@ -32,9 +32,9 @@ from imagebot.commands.scan import add_config_options, load_settings
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import flux
 from imagebot.model.flux import GitRef
-from imagebot.model.ids import Digest, ObjectKey, Tag
+from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.pullrequests import PullRequestConfig
-from imagebot.model.scans import ScanResult
+from imagebot.model.scans import ScanResult, TagFacts
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -147,12 +147,14 @@ def execute(args: argparse.Namespace, *, dry_run: bool) -> tuple[list[pipeline.R
         failures = [f"{r.key}: {r.error}" for r in scans.values() if r.error]
 
         def refresh(
-            wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]],
-        ) -> dict[ObjectKey, dict[Tag, Digest]]:
+            wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
+        ) -> dict[ObjectKey, TagFacts]:
             tls = {r.key: secrets.tls(r.cert_secret_ref) for r, _ in wanted if r.cert_secret_ref}
-            fresh = scan.refresh_digests(wanted, credentials=keychain.lookup, settings=cfg.registries,
-                                         tls=tls)
-            store.record_many({r.image.canonical: ((), fresh.get(r.key, {})) for r, _ in wanted}, now=now)
+            fresh = scan.refresh(wanted, credentials=keychain.lookup, settings=cfg.registries, tls=tls,
+                                 sources=sources)
+            store.record_many(
+                {r.image.canonical: ((), fresh[r.key].digests) for r, _ in wanted if r.key in fresh}, now=now
+            )
             return fresh
 
         for automation in automations:

@@ -7,11 +7,12 @@ repository never hides the others: each result stands alone.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
-from imagebot.model.ids import ObjectKey
+from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRepo, TagList
 
-__all__ = ["ScanResult"]
+__all__ = ["ScanResult", "TagFacts"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -29,3 +30,12 @@ class ScanResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TagFacts:
+    """What some tags of one repository point at right now (``scan.refresh``), for the pipeline."""
+
+    digests: Mapping[Tag, Digest] = dataclasses.field(default_factory=dict)
+    sources: Mapping[Tag, str] = dataclasses.field(default_factory=dict)
+    """``org.opencontainers.image.source`` per tag, where the image declares one."""

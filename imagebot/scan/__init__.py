@@ -19,22 +19,22 @@ import httpx
 
 from imagebot import __version__
 from imagebot.model import flux
-from imagebot.model.ids import Digest, ObjectKey, Tag
+from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.registries import RegistrySettings, TLSMaterial
-from imagebot.model.scans import ScanResult
+from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP, RetryPolicy
 from imagebot.scan._scanner import (
     CredentialLookup,
     DigestMode,
     ScanOptions,
-    current_digests,
+    current_facts,
     remember,
     scan_repository,
 )
 from imagebot.state import StateStore
 
-__all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "refresh_digests", "scan_all"]
+__all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "refresh", "scan_all"]
 
 USER_AGENT = f"imagebot/{__version__} (+https://github.com/imagebot/imagebot)"
 
@@ -153,32 +153,37 @@ async def _refresh(
     settings: RegistrySettings,
     tls: Mapping[ObjectKey, TLSMaterial],
     transport: httpx.AsyncBaseTransport | None,
-) -> dict[ObjectKey, dict[Tag, Digest]]:
+    sources: bool,
+) -> dict[ObjectKey, TagFacts]:
     repositories = [repo for repo, _ in wanted]
     async with _client(repositories, settings, tls, transport) as client:
         http = RegistryHTTP(client, max_connections=settings.max_connections_per_registry,
                             deadline=settings.request_deadline)
         found = await asyncio.gather(*(
-            current_digests(http, repo, tags, credentials=credentials, settings=settings)
+            current_facts(http, repo, tags, credentials=credentials, settings=settings, sources=sources)
             for repo, tags in wanted
         ))
-    return {repo.key: digests for (repo, _), digests in zip(wanted, found, strict=True)}
+    pairs = zip(wanted, found, strict=True)
+    return {repo.key: TagFacts(digests, urls) for (repo, _), (digests, urls) in pairs}
 
 
-def refresh_digests(
+def refresh(
     wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]],
     *,
     credentials: CredentialLookup,
     settings: RegistrySettings | None = None,
     tls: Mapping[ObjectKey, TLSMaterial] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> dict[ObjectKey, dict[Tag, Digest]]:
-    """What the given tags point at right now (one HEAD each, no Docker Hub pull counted).
+    sources: bool = False,
+) -> dict[ObjectKey, TagFacts]:
+    """What the given tags point at right now: one HEAD each (no Docker Hub pull counted); with
+    ``sources``, also each image's ``org.opencontainers.image.source`` (manifest and config GETs).
 
     The pipeline calls this for the tags its policies selected, so digest reflection and
-    re-pushed-tag detection see the registry as it is, not as a scan first recorded it.
+    re-pushed-tag detection see the registry as it is, not as a scan first recorded it, and pull
+    requests can link to the source repositories.
     """
     if not wanted:
         return {}
     return asyncio.run(_refresh(wanted, credentials=credentials, settings=settings or RegistrySettings(),
-                                tls=tls or {}, transport=transport))
+                                tls=tls or {}, transport=transport, sources=sources))

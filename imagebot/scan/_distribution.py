@@ -21,7 +21,7 @@ from imagebot.model.registries import Credential
 from imagebot.scan._http import RegistryHTTP
 from imagebot.scan._links import next_link, same_origin
 
-__all__ = ["MANIFEST_ACCEPT", "Endpoint", "head_digest", "image_created", "list_tags"]
+__all__ = ["MANIFEST_ACCEPT", "Endpoint", "ImageFacts", "head_digest", "image_facts", "list_tags"]
 
 MANIFEST_ACCEPT = ", ".join((
     "application/vnd.oci.image.index.v1+json",
@@ -188,28 +188,54 @@ def _pick_platform(index: dict[str, Any]) -> str | None:
     return str(images[0].get("digest")) if images else None
 
 
-async def image_created(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> datetime.datetime | None:
-    """The image's ``created`` time from its config blob (linux/amd64 of an index); None if unknown."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What an image's manifest and config blob tell (linux/amd64 of an index)."""
+
+    created: datetime.datetime | None = None
+    """None when missing, epoch 0 (reproducible builds) or Go's zero time: unknown, not oldest."""
+    source: str | None = None
+    """The ``org.opencontainers.image.source`` annotation or label, when present."""
+
+
+_SOURCE = "org.opencontainers.image.source"
+
+
+async def image_facts(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> ImageFacts:
+    """Creation time and source URL of the image behind ``tag`` (manifest GETs plus a blob GET)."""
     manifest, media_type = await _manifest(http, endpoint, tag)
+    source = _annotation(manifest)
     for _ in range(2):  # nested indexes, depth-limited
         if media_type not in _INDEX_TYPES and "manifests" not in manifest:
             break
         child = _pick_platform(manifest)
         if child is None:
-            return None
+            return ImageFacts(source=source)
         manifest, media_type = await _manifest(http, endpoint, child)
+        source = source or _annotation(manifest)
     config = manifest.get("config")
     digest = config.get("digest") if isinstance(config, dict) else None
     if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
-        return None
+        return ImageFacts(source=source)
     url = f"{endpoint.base_url}/v2/{endpoint.path}/blobs/{digest}"
     response = await _get(http, endpoint, url, accept="*/*", cap=_MANIFEST_CAP, follow_redirects=True)
     if response.status != 200 or "sha256:" + hashlib.sha256(response.body).hexdigest() != digest:
-        return None
+        return ImageFacts(source=source)
     try:
-        created = json.loads(response.body).get("created")
-        when = datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return None
-    # epoch 0 (reproducible builds) and Go's zero time mean "unknown", not "oldest"
-    return when if when.year > 1970 else None
+        blob = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return ImageFacts(source=source)
+    labels = (blob.get("config") or {}).get("Labels") if isinstance(blob, dict) else None
+    if not source and isinstance(labels, dict) and isinstance(labels.get(_SOURCE), str):
+        source = labels[_SOURCE]
+    try:
+        when = datetime.datetime.fromisoformat(str(blob.get("created")).replace("Z", "+00:00"))
+    except ValueError:
+        return ImageFacts(source=source)
+    return ImageFacts(created=when if when.year > 1970 else None, source=source)
+
+
+def _annotation(manifest: dict[str, Any]) -> str | None:
+    annotations = manifest.get("annotations")
+    value = annotations.get(_SOURCE) if isinstance(annotations, dict) else None
+    return value if isinstance(value, str) else None

@@ -25,7 +25,7 @@ from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP
 from imagebot.state import StateStore, TagRecord
 
-__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "current_digests", "remember", "scan_repository"]
+__all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "current_facts", "remember", "scan_repository"]
 
 logger = logging.getLogger("imagebot.scan")
 
@@ -66,7 +66,9 @@ async def _resolve_digests(
     async def one(tag: Tag) -> tuple[Tag, Digest | None, datetime.datetime | None]:
         try:
             digest = await _distribution.head_digest(http, endpoint, tag)
-            created = await _distribution.image_created(http, endpoint, tag) if options.created else None
+            created = None
+            if options.created:
+                created = (await _distribution.image_facts(http, endpoint, tag)).created
         except errors.RateLimited as exc:
             # the listing stands; the missing digests are resolved by a later run
             if not limited:
@@ -157,15 +159,17 @@ def remember(results: list[ScanResult], state: StateStore, now: datetime.datetim
     ]
 
 
-async def current_digests(
+async def current_facts(
     http: RegistryHTTP,
     repo: flux.ImageRepository,
     tags: Sequence[Tag],
     *,
     credentials: CredentialLookup,
     settings: RegistrySettings,
-) -> dict[Tag, Digest]:
-    """The digest each tag points at right now (HEAD; mirrors first); missing where it failed."""
+    sources: bool,
+) -> tuple[dict[Tag, Digest], dict[Tag, str]]:
+    """What each tag points at right now (HEAD; mirrors first), and with ``sources`` the image's
+    source URL; a tag is missing where its look-up failed."""
     image = repo.image
     for target in targets(image, insecure=repo.insecure, mirrors=settings.mirrors,
                           insecure_hosts=settings.insecure, custom_tls=repo.cert_secret_ref is not None):
@@ -178,5 +182,14 @@ async def current_digests(
             logger.info("%s: %s; trying the next endpoint", repo.key, exc)
             continue
         digests, _ = await _resolve_digests(http, endpoint, list(tags), ScanOptions(max_digests=len(tags)))
-        return digests
-    return {}
+        found: dict[Tag, str] = {}
+        for tag in tags if sources else ():
+            try:
+                source = (await _distribution.image_facts(http, endpoint, tag)).source
+            except (errors.RegistryError, errors.RegistryUnavailable) as exc:
+                logger.info("%s: no source label for %s: %s", repo.key, tag, exc)
+                continue
+            if source:
+                found[tag] = source
+        return digests, found
+    return {}, {}

@@ -227,11 +227,14 @@ spec:
         monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
         argv = ["run", "--config", str(config), "--state", str(tmp_path / "s.db"),
                 "--workdir", str(tmp_path / "work")]
+        registry_anonymous.push_image(image.split("/", 1)[1], "1.1.0",
+                                      labels={"org.opencontainers.image.source": "https://github.com/org/app"})
 
         code, out, err = imagebot(capsys, *argv)
 
         assert code == 0, err
         assert "opened pull request #1" in out
+        assert "https://github.com/org/app" in github.pulls[1].body
         assert [p.head for p in github.pulls.values()] == ["imagebot/apps"]
         assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == ["initial"]
         assert "1.1.0" in git("show", "imagebot/apps:apps/app.yaml", cwd=bare, env=genv)
