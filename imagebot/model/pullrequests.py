@@ -1,6 +1,6 @@
 """How imagebot opens pull requests for an automation: ``PullRequestSpec``.
 
-Parsed by :mod:`imagebot.config` (the proposed YAML shape is in ``docs/publish.md``); consumed by
+Parsed by :mod:`imagebot.config` from ``PullRequest`` objects (``docs/publish.md``); consumed by
 :mod:`imagebot.publish` (branch names, grouping, labels, reviewers, draft, auto-merge) and the
 pipeline (which branch to push, which base to target).
 """
