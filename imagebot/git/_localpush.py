@@ -3,7 +3,8 @@
 libgit2's local transport checks fast-forward against the refs it read when it connected and
 then *overwrites* the remote ref (``git_reference_create(..., force)``, no compare-and-swap), so
 two concurrent pushers can silently drop each other's commit — the race test caught it. Here the
-objects travel through libgit2 to a unique scratch ref, and the branch itself is moved in a ref
+missing objects are copied straight into the remote's object database (no scratch ref, which a
+concurrent ``ls-remote`` could see vanish mid-listing), and the branch itself is moved in a ref
 transaction on the remote repository: lock (the same ``<ref>.lock`` git receive-pack takes),
 check fast-forward (or the lease) against the *locked* value, set, unlock. Called by
 :meth:`imagebot.git.Workspace.push` for local remotes.
@@ -11,7 +12,6 @@ check fast-forward (or the lease) against the *locked* value, set, unlock. Calle
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,11 +19,8 @@ from urllib.parse import unquote, urlsplit
 import pygit2
 
 from imagebot import errors
-from imagebot.git._remote import Callbacks
 
 __all__ = ["local_path", "push_local"]
-
-_SCRATCH = "refs/imagebot/incoming"
 
 
 def local_path(url: str) -> Path:
@@ -32,33 +29,44 @@ def local_path(url: str) -> Path:
 
 def push_local(
     repo: pygit2.Repository,
-    remote: pygit2.Remote,
+    url: str,
     specs: Sequence[tuple[str, str]],
     *,
-    callbacks: Callbacks,
     lease: str | None,
 ) -> None:
     """Move each remote ``dst`` to local ``src`` (``specs``: (src, dst)); fast-forward only,
     unless ``lease`` names the sha every ``dst`` must still be at (``""``: must not exist)."""
-    tag = uuid.uuid4().hex
-    scratch = {dst: f"{_SCRATCH}/{tag}/{n}" for n, (_, dst) in enumerate(specs)}
-    remote.push([f"{src}:{scratch[dst]}" for src, dst in specs], callbacks=callbacks)
-    target = pygit2.Repository(str(local_path(remote.url or "")))
-    try:
-        with target.transaction() as txn:
-            for src, dst in specs:
-                new = repo.references[src].target
-                assert isinstance(new, pygit2.Oid)
-                txn.lock_ref(dst)
-                current = target.references.get(dst)
-                old = current.target if current is not None else None
-                assert old is None or isinstance(old, pygit2.Oid)
-                _check(target, dst, old=old, new=new, lease=lease)
-                txn.set_target(dst, new, message="push (imagebot)")
-    finally:
-        for ref in scratch.values():
-            if ref in target.references:
-                target.references.delete(ref)
+    target = pygit2.Repository(str(local_path(url)))
+    with target.transaction() as txn:
+        for src, dst in specs:
+            new = repo.references[src].target
+            assert isinstance(new, pygit2.Oid)
+            _copy_objects(repo, target, new)
+            txn.lock_ref(dst)
+            current = target.references.get(dst)
+            old = current.target if current is not None else None
+            assert old is None or isinstance(old, pygit2.Oid)
+            _check(target, dst, old=old, new=new, lease=lease)
+            txn.set_target(dst, new, message="push (imagebot)")
+
+
+def _copy_objects(repo: pygit2.Repository, target: pygit2.Repository, tip: pygit2.Oid) -> None:
+    """Write every object reachable from ``tip`` that ``target`` lacks; stops where it has them."""
+    pending = [tip]
+    while pending:
+        oid = pending.pop()
+        if oid in target.odb:
+            continue  # present: so is everything it reaches (git's connectivity invariant)
+        kind, data = repo.odb.read(oid)
+        target.odb.write(kind, data)
+        obj = repo[oid]
+        if isinstance(obj, pygit2.Commit):
+            pending.append(obj.tree_id)
+            pending.extend(obj.parent_ids)
+        elif isinstance(obj, pygit2.Tree):
+            pending.extend(entry.id for entry in obj if entry.type_str != "commit")  # not submodules
+        elif isinstance(obj, pygit2.Tag):
+            pending.append(obj.target)
 
 
 def _check(

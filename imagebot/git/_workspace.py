@@ -294,7 +294,7 @@ class Workspace:
             cb = callbacks()
             if is_local(self._origin.url or ""):
                 # libgit2's local transport overwrites refs without compare-and-swap
-                push_local(self._repo, self._origin, pairs, callbacks=cb, lease=force_with_lease)
+                push_local(self._repo, self._origin.url or "", pairs, lease=force_with_lease)
             else:
                 force = "+" if force_with_lease is not None else ""
                 if force_with_lease is not None:
