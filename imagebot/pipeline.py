@@ -118,7 +118,7 @@ def scan_for(
         if repo.suspend:
             logger.info("ImageRepository %s is suspended; using the state store only", repo.key)
     active = [r for r in repositories if not r.suspend]
-    tls = {r.key: secrets.tls(r.cert_secret_ref) for r in active if r.cert_secret_ref}
+    tls = secrets.tls_for(active)
     results = scan.scan_all(active, credentials=keychain.lookup, settings=cfg.registries,
                             state=state, options=options, tls=tls)
     return {result.key: result for result in results}
@@ -269,6 +269,11 @@ def run_automation(
     message = _message(automation, planned.changeset, evaluations)
     if options.dry_run:
         return dataclasses.replace(report, diff=_diff(planned), message=message)
+    if options.pull_request is not None:
+        # each pull-request branch is rebuilt from the base and re-applied there
+        return _pull_requests(automation, dataclasses.replace(report, diff=_diff(planned), message=message),
+                              workspace=workspace, options=options, forge=forge, values=values,
+                              paths=paths, sources=sources)
     changes = setters.write(planned)
     report = dataclasses.replace(report, changes=changes, diff=_diff(planned), message=message)
     if not changes.files:
@@ -286,9 +291,6 @@ def run_automation(
         changes = setters.apply(values, root=ws.path, paths=paths)
         return bool(changes.files)
 
-    if options.pull_request is not None:
-        return _pull_requests(automation, report, workspace=workspace, options=options, forge=forge,
-                              values=values, paths=paths, sources=sources)
     if not options.push:
         return dataclasses.replace(report, revision=commit(workspace))
     push = automation.push

@@ -149,7 +149,7 @@ def execute(args: argparse.Namespace, *, dry_run: bool) -> tuple[list[pipeline.R
         def refresh(
             wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
         ) -> dict[ObjectKey, TagFacts]:
-            tls = {r.key: secrets.tls(r.cert_secret_ref) for r, _ in wanted if r.cert_secret_ref}
+            tls = secrets.tls_for(r for r, _ in wanted)
             fresh = scan.refresh(wanted, credentials=keychain.lookup, settings=cfg.registries, tls=tls,
                                  sources=sources)
             store.record_many(

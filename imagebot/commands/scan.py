@@ -24,8 +24,6 @@ from pathlib import Path
 
 from imagebot import config, scan, state
 from imagebot.errors import ConfigError
-from imagebot.model import flux
-from imagebot.model.registries import TLSMaterial
 from imagebot.model.scans import ScanResult
 
 
@@ -109,14 +107,6 @@ def _as_json(result: ScanResult, *, created: bool) -> dict[str, object]:
     return entry
 
 
-def _tls(secrets: config.SecretStore, repo: flux.ImageRepository) -> TLSMaterial:
-    assert repo.cert_secret_ref is not None
-    try:
-        return secrets.tls(repo.cert_secret_ref)
-    except ConfigError as exc:
-        raise ConfigError(f"{repo.source}: ImageRepository {repo.key}: spec.certSecretRef: {exc}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     loaded = load_settings(args)
     secrets = config.SecretStore(args.secrets_dir)
@@ -125,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     if not repositories:
         print(f"imagebot: no ImageRepository objects in {args.config}", file=sys.stderr)
         return 0
-    tls = {r.key: _tls(secrets, r) for r in repositories if r.cert_secret_ref}
+    tls = secrets.tls_for(repositories)
     progress = sys.stderr.isatty() and not args.json
     done = [0]
 

@@ -66,10 +66,10 @@ def _yaml_files(path: Path) -> list[Path]:
     return files
 
 
-def load_documents(path: Path) -> list[tuple[str, Any]]:
-    """Every document of every YAML file under ``path`` as ``(where, data)``."""
+def load_documents(path: Path, files: list[Path] | None = None) -> list[tuple[str, Any]]:
+    """Every document of every YAML file under ``path`` (or of ``files``) as ``(where, data)``."""
     documents: list[tuple[str, Any]] = []
-    for file in _yaml_files(path):
+    for file in _yaml_files(path) if files is None else files:
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -106,7 +106,8 @@ def load(path: Path | str, *, check_references: bool = True) -> Config:
     objects: dict[str, dict[ids.ObjectKey, Any]] = {kind: {} for _, kind in _PARSERS}
     defined_in: dict[tuple[str, ids.ObjectKey], str] = {}
     registries = RegistrySettings()
-    for where, raw in load_documents(path):
+    files = _yaml_files(path)
+    for where, raw in load_documents(path, files):
         doc = Fields(raw, where)
         api_version, kind = doc.string("apiVersion", ""), doc.string("kind", "")
         group, _, version = api_version.rpartition("/")
@@ -139,7 +140,7 @@ def load(path: Path | str, *, check_references: bool = True) -> Config:
         applications=objects["Application"],
         application_sets=objects["ApplicationSet"],
         registries=registries,
-        files=tuple(_yaml_files(path)),
+        files=tuple(files),
         pull_requests=objects["PullRequest"],
     )
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from imagebot.errors import ConfigError
+from imagebot.model.flux import ImageRepository
+from imagebot.model.ids import ObjectKey
 from imagebot.model.registries import TLSMaterial
 
 __all__ = ["DEFAULT_SECRETS_DIR", "SecretStore", "secret_env_name"]
@@ -44,6 +46,20 @@ class SecretStore:
     def describe(self, name: str, key: str) -> str:
         where = f"{self.directory / name / key} or " if self.directory else ""
         return f"{where}${secret_env_name(name, key)}"
+
+    def tls_for(self, repositories: Iterable[ImageRepository]) -> dict[ObjectKey, TLSMaterial]:
+        """The ``certSecretRef`` material of each repository that has one; errors name the object."""
+        found: dict[ObjectKey, TLSMaterial] = {}
+        for repo in repositories:
+            if repo.cert_secret_ref is None:
+                continue
+            try:
+                found[repo.key] = self.tls(repo.cert_secret_ref)
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"{repo.source}: ImageRepository {repo.key}: spec.certSecretRef: {exc}"
+                ) from None
+        return found
 
     def tls(self, name: str) -> TLSMaterial:
         """``ca.crt`` and/or ``tls.crt`` + ``tls.key`` of a ``certSecretRef`` (Flux's layout)."""

@@ -9,6 +9,7 @@ wait for it; a token lives ``expires_in`` seconds (at least 60) from ``issued_at
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import datetime
 import json
@@ -31,8 +32,6 @@ _MIN_LIFETIME = 60.0
 
 
 def basic_header(credential: Credential) -> str:
-    import base64
-
     raw = f"{credential.username}:{credential.password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
 

@@ -106,10 +106,6 @@ class RegistryHTTP:
             state = self._hosts[host] = _HostState(asyncio.Semaphore(self._max_connections))
         return state
 
-    def rate_limit(self, host: str) -> tuple[int | None, int | None]:
-        state = self.host_state(host)
-        return state.limit, state.remaining
-
     async def ping(self, *, host: str, base_url: str, credential: Credential | None) -> None:
         """``GET /v2/`` once per host per run: learn the auth scheme, catch non-registries early.
 
