@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -33,23 +34,46 @@ Run 'imagebot COMMAND --help' for the options of one command.
 """
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("logging")
+_GLOBAL_DEFAULTS: dict[str, object] = {"verbose": 0, "quiet": False, "log_format": "auto"}
+_GLOBAL_WITH_VALUE = frozenset({"--log-format"})
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # the same flags before and after the command (`imagebot -v scan`, `imagebot scan -v`); the
+    # command's copies default to SUPPRESS so they never overwrite what was given before it
+    def default(name: str) -> object:
+        return argparse.SUPPRESS if suppress else _GLOBAL_DEFAULTS[name]
+
+    group = parser.add_argument_group("logging")
     group.add_argument(
-        "-v", "--verbose", action="count", default=0,
+        "-v", "--verbose", action="count", default=default("verbose"),
         help="more log output (-v info, -vv debug with tracebacks)",
     )
-    group.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    group.add_argument("-q", "--quiet", action="store_true", default=default("quiet"), help="errors only")
     group.add_argument(
-        "--log-format", choices=("auto", "text", "json"), default="auto",
-        help="log line format; auto is text on a terminal and JSON otherwise (default: auto)",
+        "--log-format", choices=("auto", "text", "json"), default=default("log_format"),
+        help="format of everything imagebot writes to stderr (log lines and summaries); auto is "
+             "text on a terminal and JSON otherwise (default: auto)",
     )
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, suppress=True)
     return common
 
 
 def _selected(argv: Sequence[str]) -> str | None:
-    return next((arg for arg in argv if not arg.startswith("-")), None)
+    """The command named in ``argv``: its first word that is neither an option nor an option's value."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -61,6 +85,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"imagebot {__version__}")
+    _add_global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
     selected = _selected(argv)
@@ -91,11 +116,40 @@ def _error_handler(verbosity: int) -> Iterator[list[int]]:
     except KeyboardInterrupt:
         print("imagebot: interrupted", file=sys.stderr)
         code[0] = 130
+    except BrokenPipeError:
+        # the reader went away (`imagebot markers . | head -2`): stop quietly, as Unix tools do
+        _silence_stdout()
+        code[0] = _BROKEN_PIPE
     except Exception as exc:
         logger.debug("unexpected error", exc_info=True)
         hint = "" if verbosity >= 2 else " (run with -vv for the traceback)"
         print(f"imagebot: internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         code[0] = 70
+
+
+_BROKEN_PIPE = 128 + 13
+"""What a shell reports for a Unix tool killed by SIGPIPE."""
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout once more at exit; point it at /dev/null so that flush cannot fail
+    # and print "Exception ignored ... BrokenPipeError"
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced by something without a descriptor (tests)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _flush_stdout() -> int:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return _BROKEN_PIPE
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,4 +162,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbosity = -1 if args.quiet else args.verbose
     with logs.logging_handler(verbosity, fmt=args.log_format), _error_handler(verbosity) as code:
         code[0] = args.handler(args)
+        code[0] = _flush_stdout() or code[0]
     return code[0]
