@@ -17,7 +17,7 @@ from pathlib import Path
 
 from imagebot.model.changes import FileProblem
 from imagebot.setters import _ignore
-from imagebot.setters._ignore import Rule
+from imagebot.setters._ignore import Rules
 
 __all__ = ["IGNORE_FILES", "Found", "collect"]
 
@@ -26,7 +26,7 @@ logger = logging.getLogger("imagebot.setters")
 IGNORE_FILES = (".gitignore", ".imagebotignore")
 """Per-directory pattern files, lowest precedence first."""
 
-_Layer = tuple[str, tuple[Rule, ...]]
+_Layer = tuple[str, Rules]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ def collect(
     return sorted(found.values(), key=lambda item: item.rel), problems
 
 
-def _walk(root: Path, start: Path, extra: tuple[Rule, ...]) -> Iterator[Found]:
+def _walk(root: Path, start: Path, extra: Rules) -> Iterator[Found]:
     layers: list[_Layer] = []
     info_exclude = root / ".git" / "info" / "exclude"
     if info_exclude.is_file():
@@ -78,7 +78,7 @@ def _walk(root: Path, start: Path, extra: tuple[Rule, ...]) -> Iterator[Found]:
     yield from _visit(start, "" if start_rel == "." else start_rel, layers, extra)
 
 
-def _visit(directory: Path, rel: str, layers: list[_Layer], extra: tuple[Rule, ...]) -> Iterator[Found]:
+def _visit(directory: Path, rel: str, layers: list[_Layer], extra: Rules) -> Iterator[Found]:
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError as exc:
@@ -111,15 +111,15 @@ def _layers_in(directory: Path, rel: str) -> list[_Layer]:
     ]
 
 
-def _read_rules(path: Path) -> tuple[Rule, ...]:
+def _read_rules(path: Path) -> Rules:
     try:
         return _ignore.compile_rules(path.read_text(encoding="utf-8", errors="replace").splitlines())
     except OSError as exc:
         logger.warning("%s: cannot read ignore file: %s", path, exc.strerror)
-        return ()
+        return _ignore.compile_rules(())
 
 
-def _ignored(rel: str, is_dir: bool, layers: list[_Layer], extra: tuple[Rule, ...]) -> bool:
+def _ignored(rel: str, is_dir: bool, layers: list[_Layer], extra: Rules) -> bool:
     verdict: bool | None = None
     for base, rules in layers:
         if base and not rel.startswith(base + "/"):
