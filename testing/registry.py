@@ -102,7 +102,8 @@ class RegistryServer:
     (Bearer; ``token_server`` runs in this process). ``users`` defaults to
     :data:`DEFAULT_USERS`; ``admin`` is the user seeding is done as. ``storage="filesystem"``
     (default) keeps data across :meth:`restart`; ``inmemory`` is faster and vanishes.
-    ``tls=True`` serves https with a throwaway CA (``tls.ca_cert``; :meth:`ssl_context`).
+    ``tls=True`` serves https with a throwaway CA (``tls.ca_cert``; :meth:`ssl_context`); in
+    ``token`` mode the token server then serves https too, with the same certificate.
     ``headers`` are added to every answer (e.g. fake ``RateLimit-*`` headers).
     """
 
@@ -136,7 +137,7 @@ class RegistryServer:
         self.token_server: TokenServer | None = None
         if mode == "token":
             self.token_server = TokenServer(
-                users=self.users, policy=policy or default_policy(admins=(admin,))
+                users=self.users, policy=policy or default_policy(admins=(admin,)), tls=self.tls
             )
         self.config_path = root / "config.yml"
         self.log_path = root / "registry.log"

@@ -14,6 +14,7 @@ import hashlib
 import http.server
 import json
 import secrets
+import ssl
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from testing.certs import TLSFiles
 
 __all__ = [
     "Access",
@@ -136,7 +139,7 @@ class SigningKey:
 
 @dataclass
 class TokenServer:
-    """Threaded token endpoint on ``http://127.0.0.1:<port>/token``.
+    """Threaded token endpoint on ``http://127.0.0.1:<port>/token`` (``https://`` with ``tls``).
 
     ::
 
@@ -154,6 +157,8 @@ class TokenServer:
     policy: GrantPolicy = field(default_factory=default_policy)
     expires_in: int = 300
     host: str = "127.0.0.1"
+    tls: TLSFiles | None = None
+    """Serve https with this certificate (the registry's own, so the same private CA)."""
     requests: list[TokenRequest] = field(default_factory=list, init=False)
     _server: http.server.ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
@@ -168,7 +173,7 @@ class TokenServer:
 
     @property
     def realm(self) -> str:
-        return f"http://{self.host}:{self.port}/token"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/token"
 
     def start(self) -> Self:
         if self._server is not None:
@@ -176,6 +181,11 @@ class TokenServer:
         handler = type("Handler", (_Handler,), {"token_server": self})
         self._server = http.server.ThreadingHTTPServer((self.host, 0), handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls.cert, self.tls.key)
+            # a client refusing the certificate fails the accept; socketserver ignores that
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="token-server", daemon=True
         )

@@ -40,12 +40,16 @@ def parse_registry_settings(doc: Fields, current: RegistrySettings) -> RegistryS
         raise spec.error("maxConnectionsPerRegistry", "expected a positive integer")
     limit = limit if isinstance(limit, int) else None
     deadline = spec.duration("requestDeadline")
+    max_tags = spec.raw("maxTags")
+    if max_tags is not None and (not isinstance(max_tags, int) or isinstance(max_tags, bool) or max_tags < 1):
+        raise spec.error("maxTags", "expected a positive integer")
     return dataclasses.replace(
         current,
         mirrors=mirrors,
         insecure=current.insecure | frozenset(insecure),
         max_connections_per_registry=limit or current.max_connections_per_registry,
         request_deadline=deadline.total_seconds() if deadline else current.request_deadline,
+        max_tags=max_tags if isinstance(max_tags, int) else current.max_tags,
     )
 
 

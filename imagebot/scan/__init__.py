@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import os
 import ssl
 import tempfile
@@ -23,6 +24,7 @@ from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.registries import RegistrySettings, TLSMaterial
 from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.scan._endpoints import host_of, targets
+from imagebot.scan._errors import printable
 from imagebot.scan._http import RegistryHTTP, RetryPolicy
 from imagebot.scan._scanner import (
     CredentialLookup,
@@ -37,6 +39,8 @@ from imagebot.state import StateStore
 __all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "refresh", "scan_all"]
 
 USER_AGENT = f"imagebot/{__version__} (+https://github.com/imagebot/imagebot)"
+
+logger = logging.getLogger("imagebot.scan")
 
 
 def _ssl_context(material: TLSMaterial) -> ssl.SSLContext:
@@ -109,10 +113,15 @@ async def _scan_all(
             known = state.known_digests([r.image.canonical for r in repositories])
 
         async def one(repo: flux.ImageRepository) -> ScanResult:
-            result = await scan_repository(
-                http, repo, credentials=credentials, settings=settings,
-                known_digests=known.get(repo.image.canonical, frozenset()), options=options, now=now,
-            )
+            try:
+                result = await scan_repository(
+                    http, repo, credentials=credentials, settings=settings,
+                    known_digests=known.get(repo.image.canonical, frozenset()), options=options, now=now,
+                )
+            except Exception as exc:  # the per-repository boundary: one bug, one failed result
+                logger.debug("%s: unexpected error while scanning", repo.key, exc_info=True)
+                reason = printable(f"{type(exc).__name__}: {exc}", limit=300)
+                result = ScanResult(repo.key, repo.image, error=f"internal error while scanning: {reason}")
             if on_result is not None:
                 on_result(result)
             return result

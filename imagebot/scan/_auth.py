@@ -164,7 +164,7 @@ class TokenCache:
         # keep a query string the realm already carries
         url = key.realm + ("&" if "?" in key.realm else "?") + urlencode(query) if query else key.realm
         return await _transport.send(self._client, "GET", url, host=host, headers=headers,
-                                     cap=_TOKEN_CAP, deadline=self._deadline)
+                                     cap=_TOKEN_CAP, deadline=self._deadline, token_url=key.realm)
 
     async def _post_refresh(self, key: _Key, credential: Credential, host: str) -> _transport.Response | None:
         self.requests += 1
@@ -177,5 +177,5 @@ class TokenCache:
         if key.service:
             form["service"] = key.service
         response = await _transport.send(self._client, "POST", key.realm, host=host, data=form,
-                                         cap=_TOKEN_CAP, deadline=self._deadline)
+                                         cap=_TOKEN_CAP, deadline=self._deadline, token_url=key.realm)
         return None if response.status == 404 else response  # no OAuth2 support: fall back to GET

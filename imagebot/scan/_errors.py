@@ -14,7 +14,20 @@ import httpx
 
 from imagebot import errors
 
-__all__ = ["body_summary", "describe_transport_error", "registry_error_codes"]
+__all__ = ["body_summary", "describe_request_error", "printable", "registry_error_codes", "where"]
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` safe for a terminal line: control characters (C0, C1, DEL) shown escaped.
+
+    Registry-controlled strings (tags, error bodies, exception texts) pass through here before
+    they reach a message, so an ``ESC [2J`` or a ``\\r`` in a tag cannot rewrite the screen.
+    """
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + f"…({len(text)} characters)"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def registry_error_codes(body: bytes) -> list[tuple[str, str]]:
@@ -46,30 +59,44 @@ def body_summary(body: bytes, content_type: str) -> str:
     text = " ".join(text.split())
     if not text:
         return "an empty body"
-    return prefix + (text[:200] + "…" if len(text) > 200 else text)
+    return printable(prefix + (text[:200] + "…" if len(text) > 200 else text))
 
 
-def describe_transport_error(exc: httpx.TransportError, host: str) -> errors.ImagebotError:
-    """A network-level failure as a retryable (or, for TLS verification, permanent) error."""
+def where(host: str, token_url: str | None = None) -> str:
+    """Who failed, for messages: the registry, or the token server (by URL) a registry sent us to."""
+    return f"registry {host}: token server {token_url}" if token_url else f"registry {host}"
+
+
+def describe_request_error(exc: httpx.RequestError, host: str, *,
+                           token_url: str | None = None) -> errors.ImagebotError:
+    """A failed exchange as a retryable (network) or permanent (TLS trust, protocol) error.
+
+    ``token_url``: the exchange was with the token realm, which the message then names — a user
+    who reads only the registry's name looks in the wrong place.
+    """
+    who = where(host, token_url)
     cause = exc.__cause__ or exc.__context__
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TooManyRedirects):
+        return errors.RegistryProtocolError(f"{who}: too many redirects ({_first_line(text)})")
+    if not isinstance(exc, httpx.TransportError):  # DecodingError: a broken gzip or br body
+        return errors.RegistryProtocolError(f"{who}: unreadable answer ({_first_line(text)})")
     if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        return errors.RegistryError(
-            f"registry {host}: TLS certificate not trusted ({_first_line(text)}); "
-            "set certSecretRef with the CA, or insecure for a plain-HTTP registry"
-        )
+        hint = ("a certSecretRef CA is trusted for the registry host itself only; the token server "
+                "needs a certificate the system trusts (SSL_CERT_FILE)" if token_url else
+                "set certSecretRef with the CA, or insecure for a plain-HTTP registry")
+        return errors.RegistryError(f"{who}: TLS certificate not trusted ({_first_line(text)}); {hint}")
     if "WRONG_VERSION_NUMBER" in text:
-        return errors.RegistryError(
-            f"registry {host}: it does not speak HTTPS; set `insecure: true` for a plain-HTTP registry"
-        )
+        hint = "" if token_url else "; set `insecure: true` for a plain-HTTP registry"
+        return errors.RegistryError(f"{who}: it does not speak HTTPS{hint}")
     if isinstance(exc, httpx.ConnectError):
         if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-            return errors.RegistryUnavailable(f"registry {host}: unknown host (DNS lookup failed)")
-        return errors.RegistryUnavailable(f"registry {host}: cannot connect ({_first_line(text)})")
+            return errors.RegistryUnavailable(f"{who}: unknown host (DNS lookup failed)")
+        return errors.RegistryUnavailable(f"{who}: cannot connect ({_first_line(text)})")
     if isinstance(exc, httpx.TimeoutException):
-        return errors.RegistryUnavailable(f"registry {host}: timed out ({type(exc).__name__})")
-    return errors.RegistryUnavailable(f"registry {host}: connection failed ({_first_line(text)})")
+        return errors.RegistryUnavailable(f"{who}: timed out ({type(exc).__name__})")
+    return errors.RegistryUnavailable(f"{who}: connection failed ({_first_line(text)})")
 
 
 def _first_line(text: str) -> str:
-    return text.splitlines()[0][:200] if text else ""
+    return printable(text.splitlines()[0][:200]) if text else ""

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -33,6 +34,10 @@ CredentialLookup = Callable[[str, str, "str | None"], "Credential | None"]
 """``(registry host, repository path, secretRef name) -> Credential | None``."""
 
 DigestMode = Literal["none", "new", "all"]
+
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+"""The OCI tag grammar: anything else cannot be a tag, whatever a registry lists."""
+_SAMPLES = 3
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,10 +63,22 @@ def _compile_exclusions(repo: flux.ImageRepository) -> list[patterns.Pattern]:
     return compiled
 
 
+def _valid_tags(raw: list[str], image: str) -> list[str]:
+    valid = [t for t in raw if _TAG_RE.fullmatch(t)]
+    if len(valid) < len(raw):
+        invalid = [t for t in raw if not _TAG_RE.fullmatch(t)]
+        shown = ", ".join(ascii(t[:40]) + (f"…({len(t)} characters)" if len(t) > 40 else "")
+                          for t in invalid[:_SAMPLES])
+        logger.warning("%s: ignored %d tags outside the OCI tag grammar: %s%s", image, len(invalid),
+                       shown, ", …" if len(invalid) > _SAMPLES else "")
+    return valid
+
+
 async def _resolve_digests(
     http: RegistryHTTP, endpoint: _distribution.Endpoint, tags: list[Tag], options: ScanOptions,
 ) -> tuple[dict[Tag, Digest], dict[Tag, datetime.datetime]]:
     limited: list[Tag] = []
+    failed: list[tuple[Tag, errors.ImagebotError]] = []
 
     async def one(tag: Tag) -> tuple[Tag, Digest | None, datetime.datetime | None]:
         try:
@@ -76,11 +93,18 @@ async def _resolve_digests(
             limited.append(tag)
             return tag, None, None
         except (errors.RegistryError, errors.RegistryUnavailable) as exc:
-            logger.warning("%s: no digest for tag %s: %s", endpoint.path, tag, exc)
+            failed.append((tag, exc))  # reported once for the repository, below
             return tag, None, None
         return tag, digest, created
 
     results = await asyncio.gather(*(one(tag) for tag in tags[: options.max_digests]))
+    if failed:
+        order = {tag: i for i, tag in enumerate(tags)}
+        failed.sort(key=lambda pair: order[pair[0]])
+        names = ", ".join(t for t, _ in failed[:_SAMPLES]) + (", …" if len(failed) > _SAMPLES else "")
+        tags_word = "tag" if len(failed) == 1 else "tags"
+        logger.warning("%s: no digest for %d %s (%s): %s", endpoint.path, len(failed), tags_word, names,
+                       failed[0][1])
     digests = {tag: digest for tag, digest, _ in results if digest is not None}
     created = {tag: when for tag, _, when in results if when is not None}
     return digests, created
@@ -113,7 +137,8 @@ async def scan_repository(
             endpoint = _distribution.Endpoint(target.base_url, host, image.path, credential)
             async with asyncio.timeout(repo.timeout.total_seconds()):
                 await http.ping(host=host, base_url=target.base_url, credential=credential)
-                raw = await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags)
+                raw = _valid_tags(await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags),
+                                  image.canonical)
                 kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)}
                 tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order
                 wanted = [t for t in tags if options.digests == "all"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import httpx
 
 from imagebot import errors
-from imagebot.scan._errors import describe_transport_error
+from imagebot.scan._errors import describe_request_error, where
 
 __all__ = ["Response", "send"]
 
@@ -44,8 +44,12 @@ async def send(
     cap: int,
     deadline: float,
     follow_redirects: bool = False,
+    token_url: str | None = None,
 ) -> Response:
-    """Send one request; raise ``RegistryUnavailable`` (network) or ``RegistryProtocolError`` (cap)."""
+    """Send one request; raise ``RegistryUnavailable`` (network) or ``RegistryProtocolError`` (cap).
+
+    ``token_url``: this is a token request; messages name that realm instead of the registry.
+    """
     try:
         async with asyncio.timeout(deadline):
             request = client.build_request(method, url, headers=headers, data=data)
@@ -54,7 +58,7 @@ async def send(
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > cap and method != "HEAD":
                     raise errors.RegistryProtocolError(
-                        f"registry {host}: answer of {int(length)} bytes exceeds the {cap}-byte limit"
+                        f"{where(host, token_url)}: answer of {length} bytes exceeds the {cap}-byte limit"
                     )
                 chunks: list[bytes] = []
                 size = 0
@@ -62,15 +66,17 @@ async def send(
                     size += len(chunk)
                     if size > cap:  # decoded bytes: a small gzip body can expand a lot
                         raise errors.RegistryProtocolError(
-                            f"registry {host}: answer exceeds the {cap}-byte limit"
+                            f"{where(host, token_url)}: answer exceeds the {cap}-byte limit"
                         )
                     chunks.append(chunk)
             finally:
                 await response.aclose()
     except TimeoutError:
         raise errors.RegistryUnavailable(
-            f"registry {host}: no complete answer within {deadline:g}s"
+            f"{where(host, token_url)}: no complete answer within {deadline:g}s"
         ) from None
-    except httpx.TransportError as exc:
-        raise describe_transport_error(exc, host) from exc
+    except httpx.RequestError as exc:
+        raise describe_request_error(exc, host, token_url=token_url) from exc
+    except httpx.InvalidURL as exc:  # a URL built from something the registry sent
+        raise errors.RegistryProtocolError(f"{where(host, token_url)}: invalid URL ({exc})") from exc
     return Response(response.status_code, response.headers, b"".join(chunks), str(response.url))

@@ -3,7 +3,7 @@
 Aspects under test:
 * defaults when no RegistrySettings object exists;
 * mirrors (order kept, trailing slash dropped), insecure hosts, maxConnectionsPerRegistry,
-  requestDeadline;
+  requestDeadline, maxTags;
 * several RegistrySettings documents add up (mirrors per host replaced, insecure hosts unioned);
 * invalid settings (endpoint scheme, empty mirror list, non-positive limits, bad apiVersion)
   name file, document and key path.
@@ -41,6 +41,7 @@ def test_every_field(load_yaml: Load) -> None:
             "  insecure: [registry.lab:5000, 10.0.0.5]\n"
             "  maxConnectionsPerRegistry: 3\n"
             "  requestDeadline: 1m30s\n"
+            "  maxTags: 5000\n"
         )
     )
     assert loaded.registries == RegistrySettings(
@@ -51,6 +52,7 @@ def test_every_field(load_yaml: Load) -> None:
         insecure=frozenset({"registry.lab:5000", "10.0.0.5"}),
         max_connections_per_registry=3,
         request_deadline=90.0,
+        max_tags=5000,
     )
 
 
@@ -87,6 +89,8 @@ def test_settings_documents_add_up(load_yaml: Load) -> None:
                      "spec.maxConnectionsPerRegistry: expected a positive integer", id="connections-string"),
         pytest.param("  maxConnectionsPerRegistry: true",
                      "spec.maxConnectionsPerRegistry: expected a positive integer", id="connections-boolean"),
+        pytest.param("  maxTags: -1", "spec.maxTags: expected a positive integer", id="negative-max-tags"),
+        pytest.param("  maxTags: 1e6", "spec.maxTags: expected a positive integer", id="max-tags-float"),
         pytest.param("  requestDeadline: forever", "spec.requestDeadline: 'forever' is not a duration",
                      id="bad-deadline"),
     ],

@@ -80,3 +80,24 @@ def test_plain_http_to_the_tls_port_gets_a_hint(tmp_path: Path, tls_registry: Re
     code, out, _ = _scan(tmp_path, config, secrets, capsys)
     assert code == 2
     assert f"registry {tls_registry.host} speaks HTTPS; remove `insecure: true`" in out
+
+
+def test_https_token_realm_on_another_port_names_the_realm_not_the_registry(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the registry and its token server share the private CA; certSecretRef trusts it for the
+    # registry host only, so the token request fails closed, and the message must say where
+    with RegistryServer(tmp_path / "registry", "token", tls=True, storage="inmemory") as registry:
+        assert registry.tls is not None and registry.token_server is not None
+        registry.push_tags("org/app", ["1.0.0"])
+        secrets = tmp_path / "secrets"
+        registry.write_secret(secrets)
+        (secrets / "registry-ca").mkdir()
+        (secrets / "registry-ca" / "ca.crt").write_text(registry.tls.ca_cert.read_text())
+        config = _config(tmp_path, registry, "  certSecretRef: {name: registry-ca}\n")
+        code, out, err = _scan(tmp_path, config, secrets, capsys)
+        realm = registry.token_server.realm
+    assert code == 2
+    assert realm.startswith("https://127.0.0.1:") and realm in out
+    assert "token server" in out and "TLS certificate not trusted" in out
+    assert "set certSecretRef" not in out
+    assert "Traceback" not in err

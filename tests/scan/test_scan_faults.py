@@ -9,60 +9,15 @@ Docker-Content-Digest; exclusions; mirrors; rate-limit budget headers; secrets i
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Sequence
-
 import httpx
 import pytest
 
 from imagebot import scan
-from imagebot.model import flux, ids, images
+from imagebot.model import flux
 from imagebot.model.registries import Credential, RegistrySettings
-from imagebot.model.scans import ScanResult
 from imagebot.state import StateStore
 from tests.fakes.registry import FakeRegistry, SlowStream
-
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-ALICE = Credential(username="alice", password="s3cret", origin="test")
-
-
-def repo(image: str = "registry.test/org/app", name: str = "app", **kwargs: object) -> flux.ImageRepository:
-    return flux.ImageRepository(
-        key=ids.ObjectKey("ns", name), image=images.parse_image_repo(image),
-        interval=datetime.timedelta(minutes=5), timeout=datetime.timedelta(minutes=5), **kwargs,  # type: ignore[arg-type]
-    )
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-def run(
-    registry: FakeRegistry | httpx.MockTransport,
-    repositories: Sequence[flux.ImageRepository],
-    *,
-    credential: Credential | None = None,
-    settings: RegistrySettings | None = None,
-    digests: scan.DigestMode = "none",
-    sleeps: Sleeps | None = None,
-    state: StateStore | None = None,
-) -> list[ScanResult]:
-    transport = registry.transport() if isinstance(registry, FakeRegistry) else registry
-    return scan.scan_all(
-        repositories, credentials=lambda host, path, ref: credential, settings=settings,
-        options=scan.ScanOptions(digests=digests), transport=transport, sleep=sleeps or Sleeps(),
-        now=NOW, state=state,
-    )
-
-
-def tags_of(result: ScanResult) -> list[str]:
-    assert result.error is None, result.error
-    assert result.tags is not None
-    return list(result.tags.tags)
+from tests.scan.helpers import ALICE, NOW, Sleeps, repo, run, tags_of
 
 
 def test_link_paging_collects_every_page_and_sorts_descending() -> None:
