@@ -7,6 +7,7 @@ pairs, kustomize images: entries) are listed with the line a user could write to
 
   imagebot markers clusters/
   imagebot markers --config policies/ .
+  imagebot markers --json . | jq '.unmarked[].suggestion'
 
 Exit status: 0, or 1 when a file could not be read or parsed.
 """
@@ -14,6 +15,7 @@ Exit status: 0, or 1 when a file could not be read or parsed.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--namespace", default="flux-system",
         help="namespace used in suggested markers when no known policy matches (default: %(default)s)",
     )
+    parser.add_argument("--json", action="store_true",
+                        help="print markers, unmarked references (with suggested lines), problems as JSON")
     set_command.add_tree_options(parser, optional_paths=True)
 
 
@@ -74,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         policies={key: image for key, image in (known or {}).items() if image},
         namespace=args.namespace,
     )
+    if args.json:
+        print(json.dumps(_as_json(report, known), indent=2))
+        return 1 if report.errors else 0
     rows = [
         (
             f"{marker.path}:{marker.line}", marker.setter, marker.field, marker.value or '""',
@@ -98,6 +105,24 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if report.errors else 0
+
+
+def _as_json(report: setters.MarkerReport, known: dict[ObjectKey, str] | None) -> dict[str, object]:
+    return {
+        "markers": [
+            {"path": m.path, "line": m.line, "marker": m.setter,
+             "policy": f"{m.policy.namespace}:{m.policy.name}", "field": m.field, "value": m.value,
+             "object": str(m.object), "known": None if known is None else m.policy in known}
+            for m in report.markers
+        ],
+        "unmarked": [
+            {"path": u.path, "line": u.line, "key": u.key, "value": u.value, "image": u.image,
+             "marker": u.setter, "suggestion": u.suggestion.rstrip("\r\n")}
+            for u in report.unmarked
+        ],
+        "errors": [set_command.problem_json(p) for p in report.errors],
+        "warnings": [set_command.problem_json(p) for p in report.warnings],
+    }
 
 
 def _print_table(rows: Sequence[tuple[str, ...]]) -> None:

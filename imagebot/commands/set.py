@@ -7,20 +7,26 @@ else in the files stays byte for byte. This is the step a CI pipeline runs after
   imagebot set --policy flux-system:app=ghcr.io/org/app:1.2.4 clusters/prod
   imagebot set --policy flux-system:app=ghcr.io/org/app:1.2.4@sha256:... --diff --dry-run .
 
+A --policy that matches no marker under the PATHs (a mistyped name) is an error, with the
+closest marker name suggested; --allow-unmatched accepts it. --json prints the report as JSON.
+
 Exit status: 0 when files were updated or nothing needed to change, 1 when a file could not be
-processed (it is left untouched and reported with its line), 2 for bad arguments.
+processed (it is left untouched and reported with its line) or a --policy matched no marker,
+2 for bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from imagebot import errors, setters
+from imagebot import errors, names, setters
+from imagebot.model.changes import ChangeSet, FileProblem
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRef
 
@@ -34,6 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="change no file; report only")
     parser.add_argument("--diff", action="store_true", help="print a unified diff of every change")
+    parser.add_argument("--allow-unmatched", action="store_true",
+                        help="a --policy that matches no marker is not an error")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON on stdout (files, lines, markers, old and new values)")
     add_tree_options(parser)
 
 
@@ -97,11 +107,14 @@ def run(args: argparse.Namespace) -> int:
     root = resolve_root(args.root, args.paths)
     paths = [path.resolve() for path in args.paths]
     planned = setters.plan(values, root=root, paths=paths, ignore=args.ignore)
-    if args.diff:
+    if args.diff and not args.json:
         for edit in planned.edits:
             print_diff(edit.change.path, edit.before, edit.after)
     changes = planned.changeset if args.dry_run else setters.write(planned)
-    if not args.diff:
+    unmatched = [key for key in values if key not in planned.markers]
+    if args.json:
+        print(json.dumps(_as_json(changes, unmatched, planned.markers, dry_run=args.dry_run), indent=2))
+    elif not args.diff:
         for file in changes.files:
             for change in file.changes:
                 print(f"{file.path}:{change.line}: {change.setter}: "
@@ -112,7 +125,50 @@ def run(args: argparse.Namespace) -> int:
     if changes.errors:
         summary += f"; {len(changes.errors)} file(s) could not be processed"
     print(summary, file=sys.stderr)
-    return 1 if changes.errors else 0
+    if not args.allow_unmatched:
+        for key in unmatched:
+            print(f"imagebot: error: --policy {key.namespace}:{key.name} matches no marker under "
+                  f"{', '.join(str(p) for p in args.paths)}{_suggestion(key, planned.markers)} "
+                  "(--allow-unmatched accepts this)", file=sys.stderr)
+    return 1 if changes.errors or (unmatched and not args.allow_unmatched) else 0
+
+
+def _suggestions(key: ObjectKey, markers: Mapping[ObjectKey, tuple[str, int]]) -> list[ObjectKey]:
+    by_name = {f"{k.namespace}:{k.name}": k for k in markers}
+    match = names.closest(f"{key.namespace}:{key.name}", by_name)
+    return [by_name[match]] if match is not None else []
+
+
+def _suggestion(key: ObjectKey, markers: Mapping[ObjectKey, tuple[str, int]]) -> str:
+    found = _suggestions(key, markers)
+    if not found:
+        return ""
+    path, line = markers[found[0]]
+    return f"; did you mean {found[0].namespace}:{found[0].name} ({path}:{line})?"
+
+
+def _as_json(
+    changes: ChangeSet, unmatched: Sequence[ObjectKey], markers: Mapping[ObjectKey, tuple[str, int]],
+    *, dry_run: bool,
+) -> dict[str, object]:
+    return {
+        "dry_run": dry_run,
+        "files": [{"path": f.path, "changes": [
+            {"line": c.line, "marker": c.setter, "old": c.old_value, "new": c.new_value}
+            for c in f.changes]} for f in changes.files],
+        "unmatched": [
+            {"policy": f"{key.namespace}:{key.name}", "suggestions": [
+                {"policy": f"{s.namespace}:{s.name}", "path": markers[s][0], "line": markers[s][1]}
+                for s in _suggestions(key, markers)]}
+            for key in unmatched
+        ],
+        "errors": [problem_json(p) for p in changes.errors],
+        "warnings": [problem_json(p) for p in changes.warnings],
+    }
+
+
+def problem_json(problem: FileProblem) -> dict[str, object]:
+    return {"path": problem.path, "line": problem.line, "message": problem.message}
 
 
 def print_diff(path: str, before: bytes, after: bytes) -> None:

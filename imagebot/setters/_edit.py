@@ -42,6 +42,8 @@ class Edited:
     data: bytes
     changes: tuple[FieldChange, ...]
     warnings: tuple[tuple[int, str], ...]
+    markers: tuple[tuple[ObjectKey, int], ...] = ()
+    """Every marker's policy and line, changed or not (``imagebot set`` checks its --policy names)."""
 
 
 def decode(data: bytes, path: str) -> str:
@@ -62,6 +64,7 @@ def edit(data: bytes, values: Mapping[ObjectKey, ImageRef], *, path: str) -> Edi
         problem = f"not valid YAML ({exc.problem}); file left untouched"
         raise Unprocessable(FileProblem(path, exc.line, problem)) from exc
     warnings = list(found.problems)
+    markers = tuple((attached.marker.policy, attached.line) for attached in found.markers)
     splices: list[tuple[int, int, str]] = []
     changes: list[FieldChange] = []
     objects: ObjectIndex | None = None
@@ -77,14 +80,14 @@ def edit(data: bytes, values: Mapping[ObjectKey, ImageRef], *, path: str) -> Edi
             old_value=scalar.value, new_value=new_value, object=objects.object_of(scalar),
         ))
     if not splices:
-        return Edited(data, (), tuple(sorted(warnings)))
+        return Edited(data, (), tuple(sorted(warnings)), markers)
     pieces: list[str] = []
     cursor = 0
     for start, end, new_text in sorted(splices):
         pieces += (text[cursor:start], new_text)
         cursor = end
     pieces.append(text[cursor:])
-    return Edited("".join(pieces).encode("utf-8"), tuple(changes), tuple(sorted(warnings)))
+    return Edited("".join(pieces).encode("utf-8"), tuple(changes), tuple(sorted(warnings)), markers)
 
 
 def _replacement(

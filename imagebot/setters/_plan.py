@@ -45,6 +45,8 @@ class Plan:
     edits: tuple[FileEdit, ...] = ()
     errors: tuple[FileProblem, ...] = ()
     warnings: tuple[FileProblem, ...] = ()
+    markers: Mapping[ObjectKey, tuple[str, int]] = dataclasses.field(default_factory=dict)
+    """Each policy some marker names → where its first marker is (path, line), changed or not."""
 
     @property
     def changeset(self) -> ChangeSet:
@@ -70,6 +72,7 @@ def plan(
     edits: list[FileEdit] = []
     errors = list(problems)
     warnings: list[FileProblem] = []
+    markers: dict[ObjectKey, tuple[str, int]] = {}
     for item in found:
         try:
             data = read_file(item.path)
@@ -84,13 +87,15 @@ def plan(
             errors.append(exc.problem)
             continue
         warnings.extend(FileProblem(item.rel, line, message) for line, message in edited.warnings)
+        for policy, line in edited.markers:
+            markers.setdefault(policy, (item.rel, line))
         if edited.changes:
             edits.append(FileEdit(item.path, FileChange(item.rel, edited.changes), data, edited.data))
     for problem in errors:
         logger.error("%s", problem)
     for problem in warnings:
         logger.warning("%s", problem)
-    return Plan(root, tuple(edits), tuple(errors), tuple(warnings))
+    return Plan(root, tuple(edits), tuple(errors), tuple(warnings), markers)
 
 
 def write(planned: Plan) -> ChangeSet:
