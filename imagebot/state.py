@@ -8,7 +8,6 @@ cooldowns and detect re-pushed tags. One writer per process; WAL mode lets reade
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from imagebot.errors import ConfigError
 from imagebot.model.ids import Digest, Tag
+from imagebot.model.scans import TagRecord
 
 __all__ = ["DEFAULT_STATE_PATH", "StateStore", "TagRecord"]
 
@@ -31,13 +31,6 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (repository, tag)
 ) WITHOUT ROWID;
 """
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TagRecord:
-    first_seen: datetime.datetime
-    first_digest: Digest | None
-    last_digest: Digest | None
 
 
 class StateStore:

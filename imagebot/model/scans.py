@@ -7,12 +7,14 @@ repository never hides the others: each result stands alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRepo, TagList
 
-__all__ = ["ScanResult", "TagFacts"]
+__all__ = ["ScanResult", "TagFacts", "TagMemory", "TagRecord"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,3 +41,26 @@ class TagFacts:
     digests: Mapping[Tag, Digest] = dataclasses.field(default_factory=dict)
     sources: Mapping[Tag, str] = dataclasses.field(default_factory=dict)
     """``org.opencontainers.image.source`` per tag, where the image declares one."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TagRecord:
+    """What the state store remembers of one tag."""
+
+    first_seen: datetime.datetime
+    first_digest: Digest | None
+    last_digest: Digest | None
+
+
+class TagMemory(Protocol):
+    """What the scan stage needs of the state store (:class:`imagebot.state.StateStore`), which
+    the pipeline passes in: the scan never imports the store itself."""
+
+    def known_digests(self, repositories: Iterable[str]) -> dict[str, frozenset[Tag]]: ...
+
+    def record_many(
+        self,
+        entries: Mapping[str, tuple[Iterable[Tag], Mapping[Tag, Digest]]],
+        *,
+        now: datetime.datetime,
+    ) -> dict[str, dict[Tag, TagRecord]]: ...

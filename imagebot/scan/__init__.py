@@ -22,7 +22,7 @@ from imagebot import __version__
 from imagebot.model import flux
 from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.registries import RegistrySettings, TLSMaterial
-from imagebot.model.scans import ScanResult, TagFacts
+from imagebot.model.scans import ScanResult, TagFacts, TagMemory
 from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._errors import printable
 from imagebot.scan._http import RegistryHTTP, RetryPolicy
@@ -34,7 +34,6 @@ from imagebot.scan._scanner import (
     remember,
     scan_repository,
 )
-from imagebot.state import StateStore
 
 __all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "refresh", "scan_all"]
 
@@ -94,7 +93,7 @@ async def _scan_all(
     *,
     credentials: CredentialLookup,
     settings: RegistrySettings,
-    state: StateStore | None,
+    state: TagMemory | None,
     options: ScanOptions,
     tls: Mapping[ObjectKey, TLSMaterial],
     transport: httpx.AsyncBaseTransport | None,
@@ -136,7 +135,7 @@ def scan_all(
     *,
     credentials: CredentialLookup,
     settings: RegistrySettings | None = None,
-    state: StateStore | None = None,
+    state: TagMemory | None = None,
     options: ScanOptions | None = None,
     tls: Mapping[ObjectKey, TLSMaterial] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,

@@ -20,11 +20,10 @@ from imagebot.model import flux
 from imagebot.model.ids import Digest, Tag
 from imagebot.model.images import TagList
 from imagebot.model.registries import Credential, RegistrySettings
-from imagebot.model.scans import ScanResult
+from imagebot.model.scans import ScanResult, TagMemory, TagRecord
 from imagebot.scan import _distribution
 from imagebot.scan._endpoints import host_of, targets
 from imagebot.scan._http import RegistryHTTP
-from imagebot.state import StateStore, TagRecord
 
 __all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "current_facts", "remember", "scan_repository"]
 
@@ -171,7 +170,7 @@ def _with_records(tags: TagList, records: dict[Tag, TagRecord]) -> TagList:
     )
 
 
-def remember(results: list[ScanResult], state: StateStore, now: datetime.datetime) -> list[ScanResult]:
+def remember(results: list[ScanResult], state: TagMemory, now: datetime.datetime) -> list[ScanResult]:
     """Record every listed tag (first seen ``now``) and digest, and add the state to each TagList."""
     listed = {r.image.canonical: r.tags for r in results if r.tags is not None}
     records = state.record_many(

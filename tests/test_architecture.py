@@ -1,0 +1,65 @@
+"""The import contracts (``.importlinter``) catch what they promise to catch.
+
+Each case copies the package to a temporary directory, adds one forbidden import, and runs
+``lint-imports`` there: the named contract must break (and only because of that import).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([str(LINT), "--config", str(tree / ".importlinter")], cwd=tree, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("arch")
+    shutil.copytree(ROOT / "imagebot", copy / "imagebot", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", copy / ".importlinter")
+    return copy
+
+
+def test_the_package_keeps_every_contract(tree: Path) -> None:
+    result = _lint(tree)
+    assert result.returncode == 0, result.stdout
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(("module", "line", "contract"), [
+    pytest.param("policy/_filter.py", "import imagebot.scan", "pipeline stages are independent",
+                 id="stage-imports-stage"),
+    pytest.param("scan/_endpoints.py", "import imagebot.state", "Stages get git, config",
+                 id="stage-imports-state"),
+    pytest.param("setters/_files.py", "import imagebot.git", "Stages get git, config",
+                 id="stage-imports-git"),
+    pytest.param("publish/_forge.py", "import imagebot.config", "Publish owns Git",
+                 id="publish-imports-config"),
+    pytest.param("pipeline.py", "import requests", "one home each", id="requests-outside-its-home"),
+    pytest.param("logs.py", "import imagebot.model", "pipeline stages are independent",
+                 id="logs-not-at-the-bottom"),
+])
+def test_a_deliberate_violation_breaks_its_contract(tree: Path, module: str, line: str,
+                                                    contract: str) -> None:
+    path = tree / "imagebot" / module
+    original = path.read_text()
+    try:
+        path.write_text(original + f"\n{line}  # deliberate violation\n")
+        result = _lint(tree)
+    finally:
+        path.write_text(original)
+    assert result.returncode != 0
+    broken = [ln for ln in result.stdout.splitlines() if "BROKEN" in ln]
+    assert len(broken) == 1 and contract in broken[0], result.stdout
