@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-from imagebot import errors
+from imagebot import backoff, errors
 from imagebot.git._workspace import Workspace
 from imagebot.model.revisions import Revision
 
@@ -30,7 +30,7 @@ def push_with_retry(
     refspec: str | None = None,
     options: Mapping[str, str] | None = None,
     attempts: int = 5,
-    backoff: float = 1.0,
+    retry: backoff.Backoff = backoff.DEFAULT,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Revision | None:
     """Commit the edits already in ``workspace`` and push them to ``branch``.
@@ -60,7 +60,7 @@ def push_with_retry(
         except errors.PushRejected as exc:
             if attempt == attempts:
                 raise
-            delay = backoff * 2 ** (attempt - 1)
+            delay = retry.delay(attempt - 1)
             logger.info(
                 "push to %s rejected (%s); retry %d/%d in %.1fs", target, exc, attempt, attempts - 1, delay
             )

@@ -21,7 +21,7 @@ import jwt
 import requests
 from github import Auth, GithubException, GithubIntegration
 
-from imagebot import errors
+from imagebot import backoff, errors
 from imagebot.model.pullrequests import GitHubApp, GitHubCredentials, MergeMethod
 from imagebot.model.revisions import PullRequestRef
 
@@ -59,9 +59,7 @@ class GitHubForge:
             credentials: GitHubCredentials,
             *,
             base_url: str = GITHUB_API,
-            retries: int = 4,
-            backoff: float = 2.0,
-            max_wait: float = 120.0,
+            retry: backoff.Backoff = backoff.DEFAULT,
             timeout: int = 30,
             seconds_between_requests: float = 0.25,
             seconds_between_writes: float = 1.0,
@@ -75,9 +73,7 @@ class GitHubForge:
         self._owner = owner
         self._credentials = credentials
         self._secrets = _secrets(credentials)
-        self._retries = retries
-        self._backoff = backoff
-        self._max_wait = max_wait
+        self._retry = retry
         self._sleep = sleep
         self._clock = clock
         self._options: dict[str, Any] = {
@@ -199,16 +195,17 @@ class GitHubForge:
             except GithubException as exc:
                 delay, error = self._classify(exc, action, permission, attempt)
             except requests.RequestException as exc:
-                delay = self._backoff * 2 ** attempt
+                delay = self._retry.delay(attempt)
                 error = errors.ForgeUnavailable(self._scrub(
                     f"GitHub unreachable while trying to {action} on {self._repository}: "
                     f"{type(exc).__name__}"), delay=max(delay, 60.0))
             if delay is None:
                 raise error from None
             attempt += 1
-            if attempt > self._retries or delay > self._max_wait:
+            if attempt >= self._retry.attempts or not self._retry.honours(delay):
                 raise error from None
-            logger.warning("%s; retrying in %.0fs (attempt %d of %d)", error, delay, attempt, self._retries)
+            logger.warning("%s; retrying in %.1fs (retry %d of %d)", error, delay, attempt,
+                           self._retry.attempts - 1)
             self._sleep(delay)
 
     def _classify(
@@ -228,7 +225,7 @@ class GitHubForge:
             return delay, errors.ForgeUnavailable(self._scrub(
                 f"GitHub rate limit while trying to {action} on {where} ({status}: {message})"), delay=delay)
         if status >= 500:
-            delay = self._backoff * 2 ** attempt
+            delay = self._retry.delay(attempt)
             return delay, errors.ForgeUnavailable(self._scrub(
                 f"GitHub answered {status} while trying to {action} on {where}"), delay=60.0)
         if status == 422 and "already exists" in detail.lower() and "pull request" in detail.lower():

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from imagebot import errors
+from imagebot import backoff, errors
 from imagebot.model.registries import Credential
 from imagebot.scan import _transport
 from imagebot.scan._auth import TokenCache, basic_header
@@ -35,13 +35,8 @@ _ERROR_BODY_CAP = 1024 * 1024
 _CIRCUIT_THRESHOLD = 5
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 4
-    base: float = 0.5
-    cap: float = 30.0
-    max_retry_after: float = 120.0
-    """A longer ``Retry-After`` blocks the registry for the run instead of sleeping."""
+RetryPolicy = backoff.Backoff
+"""Kept as the scan stage's name for :class:`imagebot.backoff.Backoff` (the one retry policy)."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -87,7 +82,7 @@ class RegistryHTTP:
         *,
         max_connections: int,
         deadline: float,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = backoff.DEFAULT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -186,8 +181,7 @@ class RegistryHTTP:
                     return self._final(response, host=host, credential=credential)
                 last, delay = self._retryable_status(response, host, state)
             if attempt + 1 < self._retry.attempts:
-                backoff = self._rng.uniform(0, min(self._retry.cap, self._retry.base * 2**attempt))
-                wait = delay if delay is not None else backoff
+                wait = delay if delay is not None else self._retry.delay(attempt, rng=self._rng)
                 logger.info("registry %s: %s; retrying in %.1fs", host, last, wait)
                 await self._sleep(wait)
         assert last is not None
@@ -214,7 +208,7 @@ class RegistryHTTP:
                 delay=3600,
             )
             raise state.blocked
-        if retry_after is not None and retry_after > self._retry.max_retry_after:
+        if retry_after is not None and not self._retry.honours(retry_after):
             state.blocked = errors.RateLimited(
                 f"registry {host}: rate limited, asked to wait {retry_after:.0f}s; "
                 "skipped for the rest of this run",

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from imagebot import errors
+from imagebot.backoff import Backoff
 from imagebot.git import Workspace, push_with_retry
 from imagebot.model.revisions import Revision
 from testing.gitrepos import git, write_files
@@ -57,7 +58,7 @@ def test_lost_race_is_redone_on_top_of_the_winner(
         ws,
         reapply=lambda w: set_image(w, WEB, "web:2.0.0"),
         commit=committer("bump web", WEB),
-        backoff=0.5,
+        retry=Backoff(base=0.5, jitter=False),
         sleep=sleeps,
     )
 
@@ -115,7 +116,7 @@ def test_retries_are_bounded(remote: Remote, tmp_path: Path, genv: dict[str, str
     sleeps = Sleeps()
     with pytest.raises(errors.PushRejected):
         push_with_retry(
-            ws, reapply=reapply, commit=committer("bump", WEB), attempts=3, backoff=1, sleep=sleeps
+            ws, reapply=reapply, commit=committer("bump", WEB), attempts=3, retry=Backoff(base=1, jitter=False), sleep=sleeps
         )
     assert sleeps == [1, 2]
     assert "bump" not in remote_subjects(remote.bare, genv)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from imagebot import errors, publish
+from imagebot.backoff import Backoff
 from imagebot.model.ids import ObjectKey
 from imagebot.model.pullrequests import PullRequestSpec
 from tests.fakes.github import (
@@ -53,7 +54,8 @@ def make_forge(github_server: FakeGitHub, sleeps: Sleeps) -> Callable[..., publi
     def make(credentials: publish.GitHubCredentials | None = None, **kwargs: object) -> publish.GitHubForge:
         options: dict[str, object] = {"base_url": github_server.base_url, "sleep": sleeps,
                                       "seconds_between_requests": 0, "seconds_between_writes": 0,
-                                      "clock": lambda: 1_000_000.0}
+                                      "clock": lambda: 1_000_000.0,
+                                      "retry": Backoff(attempts=5, base=2.0, jitter=False)}
         options.update(kwargs)
         return publish.GitHubForge(REPO, credentials or publish.GitHubToken(TOKEN), **options)  # type: ignore[arg-type]
     return make
@@ -197,7 +199,7 @@ def test_gives_up_as_temporary_error(github_server: FakeGitHub, make_forge: Make
     github_server.fail("GET", "/repos/org/gitops", *[server_error(500)] * 10)
     with pytest.raises(errors.ForgeUnavailable, match="GitHub answered 500 while trying to read the repository on "
                                                       "org/gitops") as info:
-        make_forge(retries=3).find_pull_request(HEAD, base="main")
+        make_forge(retry=Backoff(attempts=4, base=2.0, jitter=False)).find_pull_request(HEAD, base="main")
     assert sleeps == [2.0, 4.0, 8.0]
     assert isinstance(info.value, errors.TemporaryError)
 
@@ -246,7 +248,7 @@ def test_permission_and_validation_errors(github_server: FakeGitHub, make_forge:
 
 
 def test_unreachable_github_is_temporary(make_forge: MakeForge, sleeps: Sleeps) -> None:
-    forge = make_forge(base_url="http://127.0.0.1:9/api/v3", retries=1, timeout=2)
+    forge = make_forge(base_url="http://127.0.0.1:9/api/v3", retry=Backoff(attempts=2, base=2.0, jitter=False), timeout=2)
     with pytest.raises(errors.ForgeUnavailable, match="GitHub unreachable while trying to read the repository"):
         forge.find_pull_request(HEAD, base="main")
     assert sleeps == [2.0]
