@@ -1,5 +1,9 @@
 """The only module that knows the order of the stages: scan → policy → setters → publish.
 
+``run(config, secrets=…, state=…, automations=…, options=…)`` is the one entry every runtime
+calls (the ``run`` and ``plan`` commands, and later ``serve``, the GitHub Action and ``sync``): it
+builds what a run needs from the loaded configuration — keychain, workspaces, forge clients,
+signing keys — scans once, and runs each automation, collecting failures instead of raising them.
 ``scan_for(config, automations, ...)`` lists the tags the automations need; ``run_automation``
 then, for one ImageUpdateAutomation in a checked-out :class:`~imagebot.git.Workspace`, evaluates
 its policies, rewrites the marked fields, and commits and pushes — or pushes the bot's own branch
@@ -14,15 +18,17 @@ import dataclasses
 import datetime
 import difflib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from imagebot import config, git, policy, publish, scan, setters
-from imagebot.errors import ConfigError
+from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import flux, gitauth
 from imagebot.model.changes import ChangeSet
+from imagebot.model.flux import GitRef
 from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.images import ImageRef, ImageRepo, TagList
 from imagebot.model.pullrequests import PullRequestConfig
@@ -31,7 +37,18 @@ from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.model.selections import Evaluation, Selection
 from imagebot.state import StateStore
 
-__all__ = ["Refresh", "RunOptions", "RunReport", "choose_tag", "policies_for", "run_automation", "scan_for"]
+__all__ = [
+    "AutomationOptions",
+    "AutomationReport",
+    "Refresh",
+    "RunOptions",
+    "RunReport",
+    "choose_tag",
+    "policies_for",
+    "run",
+    "run_automation",
+    "scan_for",
+]
 
 logger = logging.getLogger("imagebot.pipeline")
 
@@ -45,7 +62,9 @@ class Refresh(Protocol):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RunOptions:
+class AutomationOptions:
+    """How one automation is published (built by :func:`run`; tests call :func:`run_automation`)."""
+
     dry_run: bool = False
     """Compute the diff and the commit message; write, commit and push nothing."""
     push: bool = True
@@ -60,7 +79,7 @@ class RunOptions:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RunReport:
+class AutomationReport:
     """What one automation run saw and did."""
 
     automation: ObjectKey
@@ -238,17 +257,17 @@ def run_automation(
     cfg: config.Config,
     scans: Mapping[ObjectKey, ScanResult],
     workspace: git.Workspace,
-    options: RunOptions | None = None,
+    options: AutomationOptions | None = None,
     forge: Callable[[], publish.Forge] | None = None,
     now: datetime.datetime | None = None,
-) -> RunReport:
+) -> AutomationReport:
     """One automation, once: policies → setters → commit → push or pull request.
 
     ``forge`` makes the forge client when a pull request is actually needed (so a run with
     nothing to change needs no forge credentials).
     """
     now = now or datetime.datetime.now(datetime.UTC)
-    options = options or RunOptions()
+    options = options or AutomationOptions()
     policies = policies_for(cfg, automation)
     paths = [Path(automation.update_path)]
     root = workspace.path
@@ -262,7 +281,7 @@ def run_automation(
         evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
     values = _values(cfg, evaluations)
     planned = setters.plan(values, root=root, paths=paths)
-    report = RunReport(automation.key, tuple(evaluations), planned.changeset, current,
+    report = AutomationReport(automation.key, tuple(evaluations), planned.changeset, current,
                        skipped=tuple(skipped))
     if not planned.edits:
         return report  # nothing to do: no commit, no push (Flux returns early here too)
@@ -304,15 +323,15 @@ def run_automation(
 
 def _pull_requests(
     automation: flux.ImageUpdateAutomation,
-    report: RunReport,
+    report: AutomationReport,
     *,
     workspace: git.Workspace,
-    options: RunOptions,
+    options: AutomationOptions,
     forge: Callable[[], publish.Forge] | None,
     values: Mapping[ObjectKey, ImageRef],
     paths: Sequence[Path],
     sources: Mapping[str, str],
-) -> RunReport:
+) -> AutomationReport:
     """Push imagebot's own branch(es) and open or update one pull request per group.
 
     Each branch is rebuilt from the base on every run (``group: per-image``: one branch and pull
@@ -368,3 +387,156 @@ def _pull_requests(
             spec=spec,
         ))
     return dataclasses.replace(report, revision=revision, pull_requests=tuple(opened))
+
+
+# -- the run core -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How a whole run goes; every field has the CLI's default."""
+
+    dry_run: bool = False
+    """Compute the diff and the commit message; write, commit and push nothing (``plan``)."""
+    push: bool = True
+    """Push after committing (``False``: commit in the work tree only)."""
+    pull_request: bool = False
+    """Open/update pull requests for every automation (a ``PullRequest`` object does it for one)."""
+    repo: str | None = None
+    """A path or URL that replaces the automations' GitRepository; a work tree is used in place."""
+    workdir: Path | None = None
+    """Where clones are kept and reused (default: ``.imagebot/git/<repository>``)."""
+    digests: scan.DigestMode = "new"
+    """Digest look-ups during the scan (see :class:`imagebot.scan.ScanOptions`)."""
+    push_attempts: int = 5
+    sleep: Callable[[float], None] = time.sleep
+    now: datetime.datetime | None = None
+    """The run's clock (cooldowns, first-seen times); default: now."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunReport:
+    """What a whole run saw and did: one report per automation that ran, and every failure."""
+
+    automations: tuple[AutomationReport, ...]
+    failures: tuple[str, ...]
+    """One line each: a repository that failed to scan, an automation that failed to publish."""
+    scans: Mapping[ObjectKey, ScanResult] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not any(r.changes.errors for r in self.automations)
+
+
+def run(
+    cfg: config.Config,
+    *,
+    secrets: config.SecretStore,
+    state: StateStore,
+    automations: Sequence[flux.ImageUpdateAutomation],
+    options: RunOptions | None = None,
+) -> RunReport:
+    """Scan once, then run each automation; a failure is reported, never raised, so one broken
+    automation never stops the others. A configuration error (:class:`ConfigError`) is raised:
+    nothing should run on a configuration that cannot be used.
+
+    ::
+
+        with StateStore(path) as store:
+            report = pipeline.run(cfg, secrets=config.SecretStore(dir), state=store,
+                                  automations=list(cfg.automations.values()))
+    """
+    options = options or RunOptions()
+    for automation in automations:
+        for spec in policies_for(cfg, automation):
+            policy.validate(spec)  # a bad range or regex stops the run before any network call
+    keychain = config.Keychain(secrets)
+    now = options.now or datetime.datetime.now(datetime.UTC)
+    scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
+                     options=scan.ScanOptions(digests=options.digests))
+    failures = [f"{r.key}: {r.error}" for r in scans.values() if r.error]
+
+    def refresh(
+        wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
+    ) -> dict[ObjectKey, TagFacts]:
+        tls = secrets.tls_for(r for r, _ in wanted)
+        fresh = scan.refresh(wanted, credentials=keychain.lookup, settings=cfg.registries, tls=tls,
+                             sources=sources)
+        state.record_many(
+            {r.image.canonical: ((), fresh[r.key].digests) for r, _ in wanted if r.key in fresh}, now=now
+        )
+        return fresh
+
+    reports: list[AutomationReport] = []
+    for automation in automations:
+        try:
+            reports.append(_run_one(automation, cfg, scans, secrets, options, now=now, refresh=refresh))
+        except ConfigError:
+            raise
+        except ImagebotError as exc:
+            failures.append(f"{automation.key}: {exc}")
+    return RunReport(tuple(reports), tuple(failures), scans)
+
+
+def _run_one(
+    automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
+    secrets: config.SecretStore, options: RunOptions, *, now: datetime.datetime, refresh: Refresh,
+) -> AutomationReport:
+    workspace = _workspace(automation, cfg, secrets, options)
+    pr = cfg.pull_requests.get(automation.key)
+    if pr is None and options.pull_request:
+        pr = PullRequestConfig(key=automation.key)
+    signing = (config.signing_key(secrets, automation.commit.signing_key_secret)
+               if automation.commit.signing_key_secret else None)
+    automation_options = AutomationOptions(
+        dry_run=options.dry_run, push=options.push, pull_request=pr, signing_key=signing,
+        push_attempts=options.push_attempts, sleep=options.sleep, refresh=refresh,
+    )
+
+    def forge() -> publish.Forge:
+        assert pr is not None
+        return _forge(pr, workspace, secrets)
+
+    return run_automation(automation, cfg=cfg, scans=scans, workspace=workspace, options=automation_options,
+                          forge=forge if pr is not None else None, now=now)
+
+
+def _workspace(
+    automation: flux.ImageUpdateAutomation, cfg: config.Config, secrets: config.SecretStore,
+    options: RunOptions,
+) -> git.Workspace:
+    repository = cfg.git_repositories.get(automation.source)
+    auth = config.git_auth(secrets, repository) if repository is not None else None
+    if options.repo is not None and _is_checkout(Path(options.repo)):
+        return git.Workspace.open(Path(options.repo), auth=auth)
+    url = options.repo or (repository.url if repository is not None else None)
+    if url is None:
+        raise ConfigError(
+            f"{automation.source_file}: ImageUpdateAutomation {automation.key}: GitRepository "
+            f"{automation.source} not found in the configuration (or pass --repo)"
+        )
+    ref = automation.checkout or (repository.ref if repository is not None else None) or GitRef()
+    workdir = options.workdir / git.default_workdir(url).name if options.workdir else None
+    return git.Workspace.clone(url, ref=ref, auth=auth, workdir=workdir, choose_tag=choose_tag)
+
+
+def _is_checkout(path: Path) -> bool:
+    """A work tree (or a directory inside one) is worked on in place; a bare repository is cloned."""
+    bare = (path / "HEAD").is_file() and (path / "objects").is_dir() and not (path / ".git").exists()
+    return path.is_dir() and not bare
+
+
+def _github_repository(url: str) -> str | None:
+    match = re.search(r"github\.com[:/]+([^/]+/[^/]+?)(?:\.git)?/?$", url)
+    return match.group(1) if match else None
+
+
+def _forge(pr: PullRequestConfig, workspace: git.Workspace, secrets: config.SecretStore) -> publish.Forge:
+    repository = pr.forge.repository or _github_repository(workspace.url)
+    if repository is None:
+        raise ConfigError(
+            f"PullRequest {pr.key}: set spec.forge.repository (owner/name); it cannot be derived "
+            f"from {git.redact_url(workspace.url)}"
+        )
+    return publish.GitHubForge(repository, config.forge_credentials(secrets, pr.forge),
+                               base_url=pr.forge.api_url)

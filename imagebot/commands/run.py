@@ -20,21 +20,15 @@ examples:
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from imagebot import config, git, pipeline, policy, publish, scan, state
+from imagebot import config, pipeline, state
 from imagebot.commands.scan import add_config_options, load_settings
-from imagebot.errors import ConfigError, ImagebotError
+from imagebot.errors import ConfigError
 from imagebot.model import flux
-from imagebot.model.flux import GitRef
-from imagebot.model.ids import ObjectKey, Tag
-from imagebot.model.pullrequests import PullRequestConfig
-from imagebot.model.scans import ScanResult, TagFacts
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -87,110 +81,29 @@ def _selected(cfg: config.Config, names: Sequence[str]) -> list[flux.ImageUpdate
     return chosen
 
 
-def _workspace(
-    automation: flux.ImageUpdateAutomation, cfg: config.Config, secrets: config.SecretStore,
-    args: argparse.Namespace,
-) -> git.Workspace:
-    repository = cfg.git_repositories.get(automation.source)
-    auth = config.git_auth(secrets, repository) if repository is not None else None
-    if args.repo is not None and _is_checkout(Path(args.repo)):
-        return git.Workspace.open(Path(args.repo), auth=auth)
-    url = args.repo or (repository.url if repository is not None else None)
-    if url is None:
-        raise ConfigError(
-            f"{automation.source_file}: ImageUpdateAutomation {automation.key}: GitRepository "
-            f"{automation.source} not found in {args.config} (or pass --repo)"
-        )
-    ref = automation.checkout or (repository.ref if repository is not None else None) or GitRef()
-    workdir = args.workdir / git.default_workdir(url).name if args.workdir else None
-    return git.Workspace.clone(url, ref=ref, auth=auth, workdir=workdir, choose_tag=pipeline.choose_tag)
+def options_from(args: argparse.Namespace, *, dry_run: bool) -> pipeline.RunOptions:
+    """The run options the command line asks for (``run`` and ``plan`` share them)."""
+    return pipeline.RunOptions(
+        dry_run=dry_run, push=getattr(args, "push", True), pull_request=getattr(args, "pr", False),
+        repo=args.repo, workdir=args.workdir, digests=args.digests,
+    )
 
 
-def _is_checkout(path: Path) -> bool:
-    """A work tree (or a directory inside one) is worked on in place; a bare repository is cloned."""
-    bare = (path / "HEAD").is_file() and (path / "objects").is_dir() and not (path / ".git").exists()
-    return path.is_dir() and not bare
-
-
-def _github_repository(url: str) -> str | None:
-    match = re.search(r"github\.com[:/]+([^/]+/[^/]+?)(?:\.git)?/?$", url)
-    return match.group(1) if match else None
-
-
-def _forge(pr: PullRequestConfig, workspace: git.Workspace, secrets: config.SecretStore) -> publish.Forge:
-    repository = pr.forge.repository or _github_repository(workspace.url)
-    if repository is None:
-        raise ConfigError(
-            f"PullRequest {pr.key}: set spec.forge.repository (owner/name); it cannot be derived "
-            f"from {git.redact_url(workspace.url)}"
-        )
-    return publish.GitHubForge(repository, config.forge_credentials(secrets, pr.forge),
-                               base_url=pr.forge.api_url)
-
-
-def execute(args: argparse.Namespace, *, dry_run: bool) -> tuple[list[pipeline.RunReport], list[str]]:
-    """Scan once, then run each selected automation; failures are collected, not raised."""
+def execute(
+    args: argparse.Namespace, *, dry_run: bool
+) -> tuple[list[pipeline.AutomationReport], list[str]]:
+    """Load the configuration and run the pipeline once; failures are collected, not raised."""
     cfg = load_settings(args)
     automations = _selected(cfg, args.automation)
     if not automations:
         raise ConfigError(f"no ImageUpdateAutomation objects in {args.config}")
-    for automation in automations:
-        for spec in pipeline.policies_for(cfg, automation):
-            policy.validate(spec)  # a bad range or regex stops the run before any network call
-    secrets = config.SecretStore(args.secrets_dir)
-    keychain = config.Keychain(secrets)
-    reports: list[pipeline.RunReport] = []
-    now = datetime.datetime.now(datetime.UTC)
     with state.StateStore(args.state) as store:
-        scans = pipeline.scan_for(cfg, automations, keychain=keychain, secrets=secrets,
-                                  state=store, options=scan.ScanOptions(digests=args.digests))
-        failures = [f"{r.key}: {r.error}" for r in scans.values() if r.error]
-
-        def refresh(
-            wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
-        ) -> dict[ObjectKey, TagFacts]:
-            tls = secrets.tls_for(r for r, _ in wanted)
-            fresh = scan.refresh(wanted, credentials=keychain.lookup, settings=cfg.registries, tls=tls,
-                                 sources=sources)
-            store.record_many(
-                {r.image.canonical: ((), fresh[r.key].digests) for r, _ in wanted if r.key in fresh}, now=now
-            )
-            return fresh
-
-        for automation in automations:
-            try:
-                reports.append(_run_one(automation, cfg, scans, secrets, args, dry_run=dry_run, now=now,
-                                        refresh=refresh))
-            except ConfigError:
-                raise
-            except ImagebotError as exc:
-                failures.append(f"{automation.key}: {exc}")
-    return reports, failures
+        report = pipeline.run(cfg, secrets=config.SecretStore(args.secrets_dir), state=store,
+                              automations=automations, options=options_from(args, dry_run=dry_run))
+    return list(report.automations), list(report.failures)
 
 
-def _run_one(
-    automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
-    secrets: config.SecretStore, args: argparse.Namespace, *, dry_run: bool, now: datetime.datetime,
-    refresh: pipeline.Refresh,
-) -> pipeline.RunReport:
-    workspace = _workspace(automation, cfg, secrets, args)
-    pr = cfg.pull_requests.get(automation.key)
-    if pr is None and getattr(args, "pr", False):
-        pr = PullRequestConfig(key=automation.key)
-    signing = (config.signing_key(secrets, automation.commit.signing_key_secret)
-               if automation.commit.signing_key_secret else None)
-    options = pipeline.RunOptions(dry_run=dry_run, push=getattr(args, "push", True),
-                                  pull_request=pr, signing_key=signing, refresh=refresh)
-
-    def forge() -> publish.Forge:
-        assert pr is not None
-        return _forge(pr, workspace, secrets)
-
-    return pipeline.run_automation(automation, cfg=cfg, scans=scans, workspace=workspace,
-                                   options=options, forge=forge if pr is not None else None, now=now)
-
-
-def print_table(report: pipeline.RunReport) -> None:
+def print_table(report: pipeline.AutomationReport) -> None:
     print(f"automation {report.automation}")
     rows = [("policy", "current", "selected", "why")]
     for evaluation in report.evaluations:
@@ -214,7 +127,7 @@ def print_table(report: pipeline.RunReport) -> None:
         print(f"  warning {problem}")
 
 
-def _summary(report: pipeline.RunReport, *, dry_run: bool) -> str:
+def _summary(report: pipeline.AutomationReport, *, dry_run: bool) -> str:
     fields = sum(len(f.changes) for f in report.changes.files)
     if not fields:
         return "  nothing to change"
@@ -229,7 +142,7 @@ def _summary(report: pipeline.RunReport, *, dry_run: bool) -> str:
     return what
 
 
-def as_json(report: pipeline.RunReport) -> dict[str, object]:
+def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
     return {
         "automation": str(report.automation),
         "policies": [
@@ -250,7 +163,7 @@ def as_json(report: pipeline.RunReport) -> dict[str, object]:
     }
 
 
-def show(reports: Sequence[pipeline.RunReport], failures: Sequence[str], *, as_json_output: bool,
+def show(reports: Sequence[pipeline.AutomationReport], failures: Sequence[str], *, as_json_output: bool,
          dry_run: bool, diff: bool) -> int:
     """Print the reports (text or JSON) and the failures; the exit status of run and plan."""
     if as_json_output:

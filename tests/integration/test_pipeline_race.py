@@ -88,7 +88,7 @@ def test_two_runs_and_a_human_commit_all_land(tmp_path: Path) -> None:
     git_cli("commit", "-qam", "human edit", cwd=human, env=env)
     git_cli("push", "-q", "origin", "main", cwd=human, env=env)
 
-    reports: dict[str, pipeline.RunReport] = {}
+    reports: dict[str, pipeline.AutomationReport] = {}
     failures: list[BaseException] = []
 
     def bot(env_name: str) -> None:
@@ -96,7 +96,7 @@ def test_two_runs_and_a_human_commit_all_land(tmp_path: Path) -> None:
             automation = cfg.automations[ObjectKey("ns", env_name)]
             reports[env_name] = pipeline.run_automation(
                 automation, cfg=cfg, scans=scans, workspace=workspaces[env_name],
-                options=pipeline.RunOptions(sleep=lambda _: None, push_attempts=6), now=NOW,
+                options=pipeline.AutomationOptions(sleep=lambda _: None, push_attempts=6), now=NOW,
             )
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             failures.append(exc)

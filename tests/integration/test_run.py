@@ -353,3 +353,44 @@ def test_repushed_tag_is_reported_and_digest_pins_follow_it(
     assert f"WARNING flux-system/app: tag 1.1.0 was re-pushed: it pointed at {first}" in out
     written = git("show", "main:apps/app.yaml", cwd=bare, env=genv)
     assert written == f"image: {image}:1.1.0@{second} # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
+
+
+def test_pipeline_run_is_the_whole_run_without_a_command_line(
+    tmp_path: Path, image: str, genv: dict[str, str],
+) -> None:
+    """The entry every runtime calls: typed options in, a report out; one automation whose
+    repository is gone is a failure in the report while the other one commits."""
+    from imagebot import config as config_module
+    from imagebot import pipeline, state
+
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    broken = """\
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: gone, namespace: flux-system}
+spec: {url: 'file:///nonexistent/gone.git', ref: {branch: main}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {name: gone, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: gone}
+  git: {commit: {author: {name: imagebot, email: bot@example.com}}, push: {branch: main}}
+  update: {path: ./apps, strategy: Setters}
+"""
+    directory = policies(tmp_path / "policies", image=image, url=f"file://{bare}", secret=None, extra=broken)
+    cfg = config_module.load(directory)
+
+    with state.StateStore(tmp_path / "s.db") as store:
+        report = pipeline.run(
+            cfg, secrets=config_module.SecretStore(tmp_path / "no-secrets"), state=store,
+            automations=[cfg.automations[k] for k in sorted(cfg.automations)],
+            options=pipeline.RunOptions(workdir=tmp_path / "work"),
+        )
+
+    assert [str(r.automation) for r in report.automations] == ["flux-system/apps"]
+    assert report.automations[0].revision is not None
+    assert len(report.failures) == 1 and report.failures[0].startswith("flux-system/gone: ")
+    assert not report.ok
+    assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines()[0] == "Automated image update"
