@@ -44,7 +44,7 @@ _HELPER_TIMEOUT = 10.0
 def _run_helper(program: str, server: str) -> tuple[int, str]:
     try:
         done = subprocess.run(
-            [program, "get"], input=server, capture_output=True, text=True,
+            [program, "get"], input=server + "\n", capture_output=True, text=True,  # as docker sends it
             timeout=_HELPER_TIMEOUT, check=False,
         )
     except FileNotFoundError:

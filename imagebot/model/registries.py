@@ -22,7 +22,8 @@ class RegistrySettings:
     max_connections_per_registry: int = 8
     """Concurrent requests to one registry host."""
     request_deadline: float = 60.0
-    """Overall seconds for one request, body included (a slow-dripping body cannot hang a run)."""
+    """Overall seconds for one request with its retries and auth round trips, body included (a
+    slow-dripping body cannot hang a run, nor can retries stretch it)."""
     http2: bool = False
     """Negotiate HTTP/2 over TLS (HTTP/1.1 is the default: some corporate proxies mishandle h2)."""
     max_tags: int = 100_000

@@ -14,6 +14,7 @@ import logging
 import os
 import ssl
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import httpx
@@ -98,13 +99,15 @@ async def _scan_all(
     tls: Mapping[ObjectKey, TLSMaterial],
     transport: httpx.AsyncBaseTransport | None,
     sleep: Callable[[float], Awaitable[None]] | None,
+    clock: Callable[[], float],
     now: datetime.datetime,
     on_result: Callable[[ScanResult], None] | None,
 ) -> list[ScanResult]:
     async with _client(repositories, settings, tls, transport) as client:
         http = RegistryHTTP(
             client, max_connections=settings.max_connections_per_registry,
-            deadline=settings.request_deadline, sleep=sleep or asyncio.sleep,
+            deadline=settings.request_deadline, sleep=sleep or asyncio.sleep, clock=clock,
+            insecure_hosts=settings.insecure,
         )
 
         known: dict[str, frozenset[Tag]] = {}
@@ -140,16 +143,18 @@ def scan_all(
     tls: Mapping[ObjectKey, TLSMaterial] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    clock: Callable[[], float] = time.monotonic,
     now: datetime.datetime | None = None,
     on_result: Callable[[ScanResult], None] | None = None,
 ) -> list[ScanResult]:
     """Scan every repository (suspended ones are skipped by the caller); results in input order.
 
-    ``transport`` and ``sleep`` are test seams (``httpx.MockTransport``, a no-op sleep).
+    ``transport``, ``sleep`` and ``clock`` are test seams (``httpx.MockTransport``, a no-op sleep
+    and a clock it advances: ``requestDeadline`` is measured on ``clock``).
     """
     return asyncio.run(_scan_all(
         repositories, credentials=credentials, settings=settings or RegistrySettings(), state=state,
-        options=options or ScanOptions(), tls=tls or {}, transport=transport, sleep=sleep,
+        options=options or ScanOptions(), tls=tls or {}, transport=transport, sleep=sleep, clock=clock,
         now=now or datetime.datetime.now(datetime.UTC), on_result=on_result,
     ))
 
@@ -166,7 +171,7 @@ async def _refresh(
     repositories = [repo for repo, _ in wanted]
     async with _client(repositories, settings, tls, transport) as client:
         http = RegistryHTTP(client, max_connections=settings.max_connections_per_registry,
-                            deadline=settings.request_deadline)
+                            deadline=settings.request_deadline, insecure_hosts=settings.insecure)
         found = await asyncio.gather(*(
             current_facts(http, repo, tags, credentials=credentials, settings=settings, sources=sources)
             for repo, tags in wanted

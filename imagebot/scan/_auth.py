@@ -3,7 +3,10 @@
 Used by :mod:`imagebot.scan._http` when a registry answers 401 with a Bearer challenge. Tokens
 are cached per (realm, service, scopes, user); one request goes out per key however many tasks
 wait for it; a token lives ``expires_in`` seconds (at least 60) from ``issued_at`` and is renewed
-10% early. Identity tokens use the OAuth2 POST flow, falling back to GET when the server has none.
+10% early. Identity tokens use the OAuth2 POST flow, falling back to GET (with the identity token
+as Basic password) when the server has none — remembered per realm, so one POST per run. Realms
+on link-local addresses (cloud metadata services) and plain-http realms of https registries are
+refused before any request.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import base64
 import dataclasses
 import datetime
+import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -29,11 +33,21 @@ __all__ = ["TokenCache", "basic_header"]
 
 _TOKEN_CAP = 64 * 1024
 _MIN_LIFETIME = 60.0
+# the AWS instance metadata service over IPv6 is not link-local, so it is named
+_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
 
 
 def basic_header(credential: Credential) -> str:
     raw = f"{credential.username}:{credential.password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _link_local(hostname: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address((hostname or "").strip("[]"))
+    except ValueError:
+        return False
+    return address.is_link_local or address in _METADATA_ADDRESSES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,6 +91,8 @@ class TokenCache:
         self._wall_clock = wall_clock
         self._tokens: dict[_Key, tuple[str, float]] = {}
         self._locks: dict[_Key, asyncio.Lock] = {}
+        self._no_oauth: set[str] = set()
+        """Realms that answered the OAuth2 POST with 404: they get GET requests only."""
         self.requests = 0
         """Token requests sent (for tests of single-flight and caching)."""
 
@@ -108,6 +124,11 @@ class TokenCache:
             raise errors.RegistryAuthError(
                 f"registry {host}: refusing a plain-http token realm ({realm.hostname}) for an https registry"
             )
+        if _link_local(realm.hostname):
+            raise errors.RegistryAuthError(
+                f"registry {host}: refusing token realm {realm.netloc}: a link-local address, where cloud "
+                "metadata services answer; a registry has no business sending credentials there"
+            )
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # single flight: waiters find the token the first task fetched
             entry = self._tokens.get(key)
@@ -121,7 +142,7 @@ class TokenCache:
         if credential is not None and credential.registry_token:
             return credential.registry_token, _MIN_LIFETIME
         response = None
-        if credential is not None and credential.identity_token:
+        if credential is not None and credential.identity_token and key.realm not in self._no_oauth:
             response = await self._post_refresh(key, credential, host)
         if response is None:
             response = await self._get(key, credential, host)
@@ -158,9 +179,12 @@ class TokenCache:
             query.append(("service", key.service))
         query.extend(("scope", scope) for scope in sorted(key.scopes))
         headers: dict[str, str] = {}
-        if credential is not None and credential.password:
-            query.append(("account", credential.username))
-            headers["Authorization"] = basic_header(credential)
+        if credential is not None and (credential.password or credential.identity_token):
+            # without OAuth2 an identity token is presented as the password (ACR, docker login)
+            basic = credential if credential.password else Credential(
+                username=credential.username or "<token>", password=credential.identity_token)
+            query.append(("account", basic.username))
+            headers["Authorization"] = basic_header(basic)
         # keep a query string the realm already carries
         url = key.realm + ("&" if "?" in key.realm else "?") + urlencode(query) if query else key.realm
         return await _transport.send(self._client, "GET", url, host=host, headers=headers,
@@ -178,4 +202,7 @@ class TokenCache:
             form["service"] = key.service
         response = await _transport.send(self._client, "POST", key.realm, host=host, data=form,
                                          cap=_TOKEN_CAP, deadline=self._deadline, token_url=key.realm)
-        return None if response.status == 404 else response  # no OAuth2 support: fall back to GET
+        if response.status == 404:  # no OAuth2 support: GET from now on
+            self._no_oauth.add(key.realm)
+            return None
+        return response

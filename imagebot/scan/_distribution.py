@@ -139,13 +139,14 @@ async def head_digest(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Diges
     """The digest the tag points at (index digest for multi-arch images)."""
     url = f"{endpoint.base_url}/v2/{endpoint.path}/manifests/{tag}"
     response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP, method="HEAD",
-                          passthrough=frozenset({404, 405}))
+                          passthrough=frozenset({404, 405}), follow_redirects=True)
     digest = str(response.headers.get("docker-content-digest", ""))
     if response.status == 404:
         raise errors.RegistryError(f"registry {endpoint.host}: {endpoint.path}:{tag} has no manifest")
     if response.status == 405 or (response.status == 200 and not digest):
         # no digest header (old registries, some proxies): hash the manifest bytes ourselves
-        response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP)
+        response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP,
+                              follow_redirects=True)
         digest = "sha256:" + hashlib.sha256(response.body).hexdigest()
     if not _DIGEST_RE.fullmatch(digest):
         raise errors.RegistryProtocolError(
@@ -156,7 +157,8 @@ async def head_digest(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Diges
 
 async def _manifest(http: RegistryHTTP, endpoint: Endpoint, reference: str) -> tuple[dict[str, Any], str]:
     url = f"{endpoint.base_url}/v2/{endpoint.path}/manifests/{reference}"
-    response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP)
+    response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP,
+                          follow_redirects=True)
     if response.status != 200:
         raise errors.RegistryError(
             f"registry {endpoint.host}: manifest {endpoint.path}:{reference} answered {response.status}"

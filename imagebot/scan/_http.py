@@ -5,7 +5,11 @@ client. For each registry host it keeps a connection semaphore, what auth scheme
 for, the last ``ratelimit-*`` figures, and whether the host is blocked for the rest of the run
 (pull limit hit, too many auth failures, circuit open). The per-request state machine follows
 registry-protocol §6: at most two auth round trips, no retry on 4xx, bounded backoff with full
-jitter on 5xx/408/429/network errors, ``Retry-After`` honoured up to a cap.
+jitter on 5xx/408/429/network errors, ``Retry-After`` honoured up to a cap, and
+``requestDeadline`` bounding one logical request *with* its retries and auth round trips.
+
+The waits come from the one retry policy (:mod:`imagebot.backoff`); the circuit breaker
+(:data:`BREAKER_FAILURES`) and the deadline sit on top of it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import dataclasses
 import email.utils
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import urljoin
 
 import httpx
 
@@ -25,6 +31,7 @@ from imagebot.scan import _transport
 from imagebot.scan._auth import TokenCache, basic_header
 from imagebot.scan._challenges import Challenge, parse_challenges, pick_challenge
 from imagebot.scan._errors import body_summary, registry_error_codes
+from imagebot.scan._links import same_origin
 
 __all__ = ["RegistryHTTP", "RetryPolicy"]
 
@@ -32,11 +39,15 @@ logger = logging.getLogger("imagebot.scan")
 
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _ERROR_BODY_CAP = 1024 * 1024
-_CIRCUIT_THRESHOLD = 5
 
 
 RetryPolicy = backoff.Backoff
 """Kept as the scan stage's name for :class:`imagebot.backoff.Backoff` (the one retry policy)."""
+
+BREAKER_FAILURES = 12
+"""Failed attempts in a row (network errors, 5xx, 408, 429) to one registry, across all its
+repositories, that open its circuit breaker: the rest of the run skips that registry. A domain
+rule on top of the retry policy."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -46,6 +57,7 @@ class _HostState:
     challenge: Challenge | None = None
     blocked: errors.ImagebotError | None = None
     failures: int = 0
+    """Failed attempts in a row (reset by any answer that is not a retryable failure)."""
     limit: int | None = None
     remaining: int | None = None
     ping: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
@@ -84,13 +96,17 @@ class RegistryHTTP:
         deadline: float,
         retry: RetryPolicy = backoff.DEFAULT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        insecure_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self._client = client
         self._max_connections = max_connections
         self._deadline = deadline
         self._retry = retry
         self._sleep = sleep
+        self._clock = clock
+        self._insecure_hosts = insecure_hosts
         self._rng = rng or random.Random()
         self._hosts: dict[str, _HostState] = {}
         self.tokens = TokenCache(client, deadline=deadline)
@@ -152,45 +168,69 @@ class RegistryHTTP:
         passthrough: frozenset[int] = frozenset({404}),
         authenticate: bool = True,
     ) -> _transport.Response:
-        """A registry request; returns 2xx/3xx and ``passthrough`` answers, raises otherwise."""
+        """A registry request; returns 2xx/3xx and ``passthrough`` answers, raises otherwise.
+
+        Retries (:class:`RetryPolicy`) happen only while ``requestDeadline`` has time left for
+        the wait and another try.
+        """
         state = self.host_state(host)
         last: errors.ImagebotError | None = None
+        started = self._clock()
         for attempt in range(self._retry.attempts):
             if state.blocked is not None:
                 raise state.blocked
+            remaining = self._deadline - (self._clock() - started)
             delay: float | None = None
             try:
-                async with state.semaphore:
+                async with state.semaphore, asyncio.timeout(remaining):
+                    if state.blocked is not None:  # opened while this task waited for a connection
+                        raise state.blocked
                     if authenticate:
                         response = await self._authenticated(
                             method, url, host=host, base_url=base_url, scope=scope,
                             credential=credential, accept=accept, cap=cap,
-                            follow_redirects=follow_redirects, state=state,
+                            follow_redirects=follow_redirects, state=state, deadline=remaining,
                         )
                     else:
                         response = await self._send(method, url, host, {"Accept": accept}, cap,
-                                                    follow_redirects=follow_redirects)
+                                                    follow_redirects=follow_redirects, deadline=remaining)
+            except TimeoutError:
+                last = errors.RegistryUnavailable(
+                    f"registry {host}: no complete answer within {self._deadline:g}s (requestDeadline)"
+                )
+                self._failed_attempt(state, host, last)
+                break
             except errors.RegistryUnavailable as exc:
+                if exc is state.blocked:
+                    raise
                 last = exc
             else:
                 self._note_rate_limit(state, response, host)
                 if response.status not in _RETRY_STATUSES:
-                    state.failures = 0
                     if response.status < 400 or response.status in passthrough:
+                        state.failures = 0
                         return response
                     return self._final(response, host=host, credential=credential)
                 last, delay = self._retryable_status(response, host, state)
-            if attempt + 1 < self._retry.attempts:
-                wait = delay if delay is not None else self._retry.delay(attempt, rng=self._rng)
-                logger.info("registry %s: %s; retrying in %.1fs", host, last, wait)
-                await self._sleep(wait)
+            self._failed_attempt(state, host, last)
+            if attempt + 1 >= self._retry.attempts:
+                break
+            wait = delay if delay is not None else self._retry.delay(attempt, rng=self._rng)
+            if self._clock() - started + wait >= self._deadline:
+                logger.info("registry %s: %s; no time left within requestDeadline to retry", host, last)
+                break
+            logger.info("registry %s: %s; retrying in %.1fs", host, last, wait)
+            await self._sleep(wait)
         assert last is not None
-        state.failures += 1
-        if state.failures >= _CIRCUIT_THRESHOLD and state.blocked is None:
-            state.blocked = errors.RegistryUnavailable(
-                f"registry {host}: skipped for the rest of this run after {state.failures} failed requests"
-            )
         raise last
+
+    def _failed_attempt(self, state: _HostState, host: str, exc: errors.ImagebotError) -> None:
+        state.failures += 1
+        if state.failures >= BREAKER_FAILURES and state.blocked is None:
+            state.blocked = errors.RegistryUnavailable(
+                f"registry {host}: skipped for the rest of this run after {state.failures} failed "
+                f"attempts in a row (last: {exc})"
+            )
 
     def _retryable_status(
         self, response: _transport.Response, host: str, state: _HostState
@@ -273,20 +313,24 @@ class RegistryHTTP:
     async def _authenticated(
         self, method: str, url: str, *, host: str, base_url: str, scope: str,
         credential: Credential | None, accept: str, cap: int, follow_redirects: bool,
-        state: _HostState,
+        state: _HostState, deadline: float,
     ) -> _transport.Response:
         scopes = frozenset({scope})
         headers = {"Accept": accept, "Docker-Distribution-API-Version": "registry/2.0"}
         authorization = self._known_authorization(state, scopes, credential, base_url)
         if authorization:
             headers["Authorization"] = authorization
-        response = await self._send(method, url, host, headers, cap, follow_redirects=follow_redirects)
+        response = await self._send(method, url, host, headers, cap, follow_redirects=follow_redirects,
+                                    deadline=deadline)
+        fresh_token = False
         for _ in range(2):  # at most two auth round trips: first challenge, then an expired token
-            if response.status != 401:
-                return response
+            if response.status != 401 or not same_origin(response.url, url):
+                return response  # a 401 from redirected-to storage is not a registry challenge
             challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
             if challenge is None:
                 return response
+            if fresh_token and challenge.params.get("error") == "invalid_token":
+                raise self._refused_token(state, host, base_url, challenge, credential)
             if challenge.scheme == "basic":
                 basic = basic_header(credential) if credential is not None and credential.password else None
                 # refused only if *this* request already sent these credentials (state.basic is
@@ -308,8 +352,26 @@ class RegistryHTTP:
                     challenge, scopes, credential, registry_url=base_url, host=host
                 )
                 headers["Authorization"] = f"Bearer {token}"
-            response = await self._send(method, url, host, headers, cap, follow_redirects=follow_redirects)
+                fresh_token = True
+            response = await self._send(method, url, host, headers, cap, follow_redirects=follow_redirects,
+                                        deadline=deadline)
         return response
+
+    def _refused_token(self, state: _HostState, host: str, base_url: str, challenge: Challenge,
+                       credential: Credential | None) -> errors.RegistryAuthError:
+        # a token its own realm just issued is refused: no later request to this registry can
+        # do better, so stop here (one refusal, not a token and two requests per repository)
+        realm = urljoin(base_url, challenge.params.get("realm", ""))
+        named = credential is not None and credential.username
+        who = f"user {credential.username!r}" if credential is not None and named else "anonymous"
+        error = errors.RegistryAuthError(
+            f"registry {host}: refused the token from token server {realm} ({who}; 401 invalid_token): "
+            "the registry does not accept its token server's tokens (issuer, audience or signing key); "
+            "skipped for the rest of this run"
+        )
+        if state.blocked is None:
+            state.blocked = error
+        return error
 
     def _known_authorization(self, state: _HostState, scopes: frozenset[str],
                              credential: Credential | None, base_url: str) -> str | None:
@@ -322,11 +384,11 @@ class RegistryHTTP:
         return None
 
     async def _send(self, method: str, url: str, host: str, headers: dict[str, str], cap: int,
-                    *, follow_redirects: bool) -> _transport.Response:
+                    *, follow_redirects: bool, deadline: float) -> _transport.Response:
         response = await _transport.send(
             self._client, method, url, host=host, headers=headers,
             cap=max(cap, _ERROR_BODY_CAP) if method != "HEAD" else cap,
-            deadline=self._deadline, follow_redirects=follow_redirects,
+            deadline=deadline, follow_redirects=follow_redirects, insecure_hosts=self._insecure_hosts,
         )
         if response.status < 400 and len(response.body) > cap:
             raise errors.RegistryProtocolError(f"registry {host}: answer exceeds the {cap}-byte limit")

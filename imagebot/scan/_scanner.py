@@ -73,37 +73,52 @@ def _valid_tags(raw: list[str], image: str) -> list[str]:
     return valid
 
 
+def _report(path: str, what: str, tags: list[Tag], failed: list[tuple[Tag, errors.ImagebotError]]) -> None:
+    """One warning per repository for every tag whose look-up failed (not one per tag)."""
+    if not failed:
+        return
+    order = {tag: i for i, tag in enumerate(tags)}
+    failed.sort(key=lambda pair: order[pair[0]])
+    names = ", ".join(t for t, _ in failed[:_SAMPLES]) + (", …" if len(failed) > _SAMPLES else "")
+    noun = "tag" if len(failed) == 1 else "tags"
+    logger.warning("%s: no %s for %d %s (%s): %s", path, what, len(failed), noun, names, failed[0][1])
+
+
 async def _resolve_digests(
     http: RegistryHTTP, endpoint: _distribution.Endpoint, tags: list[Tag], options: ScanOptions,
 ) -> tuple[dict[Tag, Digest], dict[Tag, datetime.datetime]]:
     limited: list[Tag] = []
     failed: list[tuple[Tag, errors.ImagebotError]] = []
+    no_created: list[tuple[Tag, errors.ImagebotError]] = []
+
+    def rate_limited(tag: Tag, exc: errors.RateLimited) -> None:
+        # the listing stands; what is missing is resolved by a later run
+        if not limited:
+            logger.warning("%s: digests left unresolved: %s", endpoint.path, exc)
+        limited.append(tag)
 
     async def one(tag: Tag) -> tuple[Tag, Digest | None, datetime.datetime | None]:
         try:
             digest = await _distribution.head_digest(http, endpoint, tag)
-            created = None
-            if options.created:
-                created = (await _distribution.image_facts(http, endpoint, tag)).created
         except errors.RateLimited as exc:
-            # the listing stands; the missing digests are resolved by a later run
-            if not limited:
-                logger.warning("%s: digests left unresolved: %s", endpoint.path, exc)
-            limited.append(tag)
+            rate_limited(tag, exc)
             return tag, None, None
         except (errors.RegistryError, errors.RegistryUnavailable) as exc:
-            failed.append((tag, exc))  # reported once for the repository, below
+            failed.append((tag, exc))
             return tag, None, None
+        created = None
+        if options.created:  # a digest already obtained is kept whatever happens here
+            try:
+                created = (await _distribution.image_facts(http, endpoint, tag)).created
+            except errors.RateLimited as exc:
+                rate_limited(tag, exc)
+            except (errors.RegistryError, errors.RegistryUnavailable) as exc:
+                no_created.append((tag, exc))
         return tag, digest, created
 
     results = await asyncio.gather(*(one(tag) for tag in tags[: options.max_digests]))
-    if failed:
-        order = {tag: i for i, tag in enumerate(tags)}
-        failed.sort(key=lambda pair: order[pair[0]])
-        names = ", ".join(t for t, _ in failed[:_SAMPLES]) + (", …" if len(failed) > _SAMPLES else "")
-        tags_word = "tag" if len(failed) == 1 else "tags"
-        logger.warning("%s: no digest for %d %s (%s): %s", endpoint.path, len(failed), tags_word, names,
-                       failed[0][1])
+    _report(endpoint.path, "digest", tags, failed)
+    _report(endpoint.path, "creation time", tags, no_created)
     digests = {tag: digest for tag, digest, _ in results if digest is not None}
     created = {tag: when for tag, _, when in results if when is not None}
     return digests, created

@@ -15,9 +15,12 @@ from collections.abc import Mapping
 import httpx
 
 from imagebot import errors
-from imagebot.scan._errors import describe_request_error, where
+from imagebot.scan._errors import describe_request_error, printable, where
 
-__all__ = ["Response", "send"]
+__all__ = ["MAX_REDIRECTS", "Response", "send"]
+
+MAX_REDIRECTS = 5
+"""Redirect hops followed for one request (registry → CDN → storage takes two)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,15 +48,20 @@ async def send(
     deadline: float,
     follow_redirects: bool = False,
     token_url: str | None = None,
+    insecure_hosts: frozenset[str] = frozenset(),
 ) -> Response:
     """Send one request; raise ``RegistryUnavailable`` (network) or ``RegistryProtocolError`` (cap).
 
-    ``token_url``: this is a token request; messages name that realm instead of the registry.
+    ``follow_redirects``: follow at most :data:`MAX_REDIRECTS` hops, never from https to plain
+    http unless the target host is in ``insecure_hosts``; httpx drops ``Authorization`` when a hop
+    leaves the origin. ``token_url``: this is a token request; messages name that realm instead
+    of the registry.
     """
     try:
         async with asyncio.timeout(deadline):
             request = client.build_request(method, url, headers=headers, data=data)
-            response = await client.send(request, stream=True, follow_redirects=follow_redirects)
+            response = await _follow(client, request, host, follow=follow_redirects,
+                                     insecure_hosts=insecure_hosts)
             try:
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > cap and method != "HEAD":
@@ -80,3 +88,23 @@ async def send(
     except httpx.InvalidURL as exc:  # a URL built from something the registry sent
         raise errors.RegistryProtocolError(f"{where(host, token_url)}: invalid URL ({exc})") from exc
     return Response(response.status_code, response.headers, b"".join(chunks), str(response.url))
+
+
+async def _follow(client: httpx.AsyncClient, request: httpx.Request, host: str, *, follow: bool,
+                  insecure_hosts: frozenset[str]) -> httpx.Response:
+    for _ in range(MAX_REDIRECTS + 1):
+        response = await client.send(request, stream=True, follow_redirects=False)
+        target = response.next_request  # set by httpx for a redirect it was told not to follow
+        if not follow or target is None:
+            return response
+        await response.aclose()
+        allowed = target.url.host in insecure_hosts or target.url.netloc.decode() in insecure_hosts
+        if request.url.scheme == "https" and target.url.scheme != "https" and not allowed:
+            raise errors.RegistryProtocolError(
+                f"registry {host}: refusing a redirect from https to plain http "
+                f"({printable(target.url.host)}); list that host under RegistrySettings insecure to allow it"
+            )
+        request = target
+    raise errors.RegistryProtocolError(
+        f"registry {host}: more than {MAX_REDIRECTS} redirects (at {printable(str(request.url), limit=200)})"
+    )

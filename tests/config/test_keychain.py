@@ -610,9 +610,10 @@ def test_real_helper_speaks_the_protocol(real_helper: Path, docker_dir: Path, mo
     )
     assert chain.lookup("docker.io", "library/nginx") is None  # "not found": anonymous
     calls = [json.loads(line) for line in real_helper.read_text().splitlines()]
+    # the server URL and a newline, as docker's own client writes it
     assert calls == [
-        {"argv": ["get"], "stdin": "registry.example.com"},
-        {"argv": ["get"], "stdin": "https://index.docker.io/v1/"},
+        {"argv": ["get"], "stdin": "registry.example.com\n"},
+        {"argv": ["get"], "stdin": "https://index.docker.io/v1/\n"},
     ]
 
 

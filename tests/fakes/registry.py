@@ -51,6 +51,9 @@ class FakeRegistry:
     """Answer the OAuth2 POST flow (refresh tokens); False: 404, as servers without it do."""
     refresh_token: str = "rt-good"
     issued: set[str] = dataclasses.field(default_factory=set)
+    accept_tokens: bool = True
+    """False: the registry refuses every token its realm issues (``invalid_token``), as when the
+    registry does not trust the token server's signing key."""
 
     def fail(self, path: str, *handlers: Handler) -> None:
         """Answer the next requests to ``path`` with these handlers, then behave normally."""
@@ -124,7 +127,7 @@ class FakeRegistry:
             scope = self._scope(request)
             if header.startswith("Bearer "):
                 token = header[7:]
-                if token not in self.issued:
+                if token not in self.issued or not self.accept_tokens:
                     return self._challenge(scope, error="invalid_token")
                 if scope and scope not in token:
                     return self._challenge(scope, error="insufficient_scope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Sequence
 
@@ -28,11 +29,20 @@ def repo(image: str = "registry.test/org/app", name: str = "app", **kwargs: obje
 
 
 class Sleeps:
+    """A sleep that returns at once (after letting other tasks run, as a real one would) and
+    records the delay; ``clock`` advances by what was slept."""
+
     def __init__(self) -> None:
         self.calls: list[float] = []
+        self.now = 1000.0
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    def clock(self) -> float:
+        return self.now
 
 
 def run(
@@ -44,12 +54,16 @@ def run(
     digests: scan.DigestMode = "none",
     sleeps: Sleeps | None = None,
     state: StateStore | None = None,
+    created: bool = False,
+    seams: bool = True,
 ) -> list[ScanResult]:
     transport = registry.transport() if isinstance(registry, FakeRegistry) else registry
+    sleeps = sleeps or Sleeps()
+    clock = {"clock": sleeps.clock} if seams else {}  # False: run against code without the seam
     return scan.scan_all(
         repositories, credentials=lambda host, path, ref: credential, settings=settings,
-        options=scan.ScanOptions(digests=digests), transport=transport, sleep=sleeps or Sleeps(),
-        now=NOW, state=state,
+        options=scan.ScanOptions(digests=digests, created=created), transport=transport, sleep=sleeps,
+        now=NOW, state=state, **clock,  # type: ignore[arg-type]
     )
 
 
