@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from imagebot import config, git, policy, publish, scan, setters
 from imagebot.errors import ConfigError, ImagebotError
@@ -40,6 +40,7 @@ from imagebot.state import StateStore
 __all__ = [
     "AutomationOptions",
     "AutomationReport",
+    "Failure",
     "Refresh",
     "RunOptions",
     "RunReport",
@@ -405,7 +406,7 @@ class RunOptions:
     repo: str | None = None
     """A path or URL that replaces the automations' GitRepository; a work tree is used in place."""
     workdir: Path | None = None
-    """Where clones are kept and reused (default: ``.imagebot/git/<repository>``)."""
+    """Where clones are kept and reused (default: ``git/`` in :func:`imagebot.config.home`)."""
     digests: scan.DigestMode = "new"
     """Digest look-ups during the scan (see :class:`imagebot.scan.ScanOptions`)."""
     push_attempts: int = 5
@@ -415,12 +416,24 @@ class RunOptions:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Failure:
+    """An image repository that failed to scan or an automation that failed; the others went on."""
+
+    kind: Literal["automation", "repository"]
+    key: ObjectKey
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.error}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RunReport:
     """What a whole run saw and did: one report per automation that ran, and every failure."""
 
     automations: tuple[AutomationReport, ...]
-    failures: tuple[str, ...]
-    """One line each: a repository that failed to scan, an automation that failed to publish."""
+    failures: tuple[Failure, ...]
+    """A repository that failed to scan, an automation that failed to publish (``str()``: one line)."""
     scans: Mapping[ObjectKey, ScanResult] = dataclasses.field(default_factory=dict)
 
     @property
@@ -454,7 +467,7 @@ def run(
     now = options.now or datetime.datetime.now(datetime.UTC)
     scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
                      options=scan.ScanOptions(digests=options.digests))
-    failures = [f"{r.key}: {r.error}" for r in scans.values() if r.error]
+    failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
 
     def refresh(
         wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
@@ -474,7 +487,7 @@ def run(
         except ConfigError:
             raise
         except ImagebotError as exc:
-            failures.append(f"{automation.key}: {exc}")
+            failures.append(Failure("automation", automation.key, str(exc)))
     return RunReport(tuple(reports), tuple(failures), scans)
 
 
@@ -516,7 +529,7 @@ def _workspace(
             f"{automation.source} not found in the configuration (or pass --repo)"
         )
     ref = automation.checkout or (repository.ref if repository is not None else None) or GitRef()
-    workdir = options.workdir / git.default_workdir(url).name if options.workdir else None
+    workdir = (options.workdir or config.home() / "git") / git.default_workdir(url).name
     return git.Workspace.clone(url, ref=ref, auth=auth, workdir=workdir, choose_tag=choose_tag)
 
 

@@ -1,7 +1,8 @@
 """The local state store: every tag imagebot has seen, when it first saw it, and its digests.
 
-SQLite (default ``.imagebot/state.db``). Written by :mod:`imagebot.scan` after each repository
-listing; read back into ``TagList.first_seen`` / ``first_digests`` so the policy stage can apply
+SQLite (the CLI's default is ``state.db`` in imagebot's home, :func:`imagebot.config.home`).
+Written by :mod:`imagebot.scan` after each repository listing; read back into
+``TagList.first_seen`` / ``first_digests`` so the policy stage can apply
 cooldowns and detect re-pushed tags. One writer per process; WAL mode lets readers coexist.
 """
 
@@ -17,9 +18,7 @@ from imagebot.errors import ConfigError
 from imagebot.model.ids import Digest, Tag
 from imagebot.model.scans import TagRecord
 
-__all__ = ["DEFAULT_STATE_PATH", "StateStore", "TagRecord"]
-
-DEFAULT_STATE_PATH = Path(".imagebot/state.db")
+__all__ = ["StateStore", "TagRecord"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (

@@ -8,8 +8,10 @@ push imagebot's own branch and open or update one pull request.
 The git repository is the automation's GitRepository (cloned into --workdir and reused), a URL
 or path given with --repo, or the checkout you are in with --repo . (as in a GitHub Action).
 
-Exit status: 0 done (with or without changes), 1 something failed (a registry, a file, a push),
-2 the configuration is invalid.
+Exit status: 0 done (with or without changes); 1 some automation or image repository failed (a
+registry, a file, a push — the others still ran); 2 the configuration or the command line is
+invalid. The last line is a summary ('summary: 3 automations: 1 committed, 2 unchanged'); --json
+prints one document with the reports, the failures and the same summary.
 
 examples:
   imagebot run --dry-run                       show the diff and commit message, touch nothing
@@ -22,11 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from imagebot import config, pipeline, state
-from imagebot.commands.scan import add_config_options, load_settings
+from imagebot.commands.scan import add_config_options, load_settings, state_path
 from imagebot.errors import ConfigError
 from imagebot.model import flux
 
@@ -44,7 +46,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workdir", type=Path, default=None, metavar="DIR",
-        help="where clones are kept and reused (default: .imagebot/git/<repository>)",
+        help="where clones are kept and reused (default: $IMAGEBOT_HOME/git, else "
+             "~/.local/state/imagebot/git)",
     )
     parser.add_argument(
         "--digests", choices=("none", "new", "all"), default="new",
@@ -91,13 +94,13 @@ def options_from(args: argparse.Namespace, *, dry_run: bool) -> pipeline.RunOpti
 
 def execute(
     args: argparse.Namespace, *, dry_run: bool
-) -> tuple[list[pipeline.AutomationReport], list[str]]:
+) -> tuple[list[pipeline.AutomationReport], list[pipeline.Failure]]:
     """Load the configuration and run the pipeline once; failures are collected, not raised."""
     cfg = load_settings(args)
     automations = _selected(cfg, args.automation)
     if not automations:
         raise ConfigError(f"no ImageUpdateAutomation objects in {args.config}")
-    with state.StateStore(args.state) as store:
+    with state.StateStore(state_path(args)) as store:
         report = pipeline.run(cfg, secrets=config.SecretStore(args.secrets_dir), state=store,
                               automations=automations, options=options_from(args, dry_run=dry_run))
     return list(report.automations), list(report.failures)
@@ -163,11 +166,55 @@ def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
     }
 
 
-def show(reports: Sequence[pipeline.AutomationReport], failures: Sequence[str], *, as_json_output: bool,
-         dry_run: bool, diff: bool) -> int:
-    """Print the reports (text or JSON) and the failures; the exit status of run and plan."""
+_OUTCOMES = ("committed", "pull_request", "would_change", "unchanged", "failed")
+_OUTCOME_WORDS = {"pull_request": "with a pull request", "would_change": "would change"}
+
+
+def outcome(report: pipeline.AutomationReport) -> str:
+    """What one automation's run came to: one of :data:`_OUTCOMES` (a dry run "would change")."""
+    if report.changes.errors:
+        return "failed"
+    if report.pull_requests:
+        return "pull_request"
+    if report.revision is not None:
+        return "committed"
+    return "would_change" if report.changes.files else "unchanged"
+
+
+def summary(
+    reports: Sequence[pipeline.AutomationReport], failures: Sequence[pipeline.Failure]
+) -> dict[str, int]:
+    """Automations per outcome, image repositories that failed to scan, and the exit status."""
+    counts = dict.fromkeys(_OUTCOMES, 0)
+    for report in reports:
+        counts[outcome(report)] += 1
+    failed_automations = sum(1 for f in failures if f.kind == "automation")
+    counts["failed"] += failed_automations
+    code = 1 if failures or counts["failed"] else 0
+    return {"automations": len(reports) + failed_automations, **counts,
+            "repositories_failed": sum(1 for f in failures if f.kind == "repository"), "exit_code": code}
+
+
+def summary_line(counts: Mapping[str, int]) -> str:
+    automations = counts["automations"]
+    parts = [f"{counts[k]} {_OUTCOME_WORDS.get(k, k)}" for k in _OUTCOMES if counts[k]]
+    line = f"summary: {automations} automation{'s' * (automations != 1)}: " + ", ".join(parts or ["none run"])
+    if counts["repositories_failed"]:
+        n = counts["repositories_failed"]
+        line += f"; {n} image repositor{'ies' if n != 1 else 'y'} failed to scan"
+    return line
+
+
+def show(reports: Sequence[pipeline.AutomationReport], failures: Sequence[pipeline.Failure], *,
+         as_json_output: bool, dry_run: bool, diff: bool) -> int:
+    """Print the reports (text or JSON), the failures and the summary; the exit status of run and plan."""
+    counts = summary(reports, failures)
     if as_json_output:
-        document = {"automations": [as_json(r) for r in reports], "failures": list(failures)}
+        document = {
+            "automations": [as_json(r) for r in reports],
+            "failures": [{"kind": f.kind, "name": str(f.key), "error": f.error} for f in failures],
+            "summary": counts,
+        }
         print(json.dumps(document, indent=2))
     for report in [] if as_json_output else reports:
         print_table(report)
@@ -178,7 +225,9 @@ def show(reports: Sequence[pipeline.AutomationReport], failures: Sequence[str], 
             print(f"\n--- commit message ---\n{report.message}")
     for failure in failures:
         print(f"imagebot: {failure}", file=sys.stderr)
-    return 1 if failures or any(r.changes.errors for r in reports) else 0
+    if not as_json_output:
+        print(summary_line(counts), flush=True)
+    return counts["exit_code"]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,8 +4,8 @@ Reads Flux ImageRepository objects from --config, scans every registry concurren
 tag the first time it is seen (--state), and prints a summary per repository — or, with --json,
 one object per repository: name, image, tags, digests, error.
 
-Exit status: 0 when every repository was scanned, 2 when some failed (or the configuration is
-invalid).
+Exit status: 0 when every repository was scanned, 1 when some failed (the others are still
+listed), 2 when the configuration or the command line is invalid — as for 'imagebot run'.
 
 examples:
   imagebot scan --config policies/
@@ -38,8 +38,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
              f"(default: {config.DEFAULT_SECRETS_DIR}; IMAGEBOT_SECRET_<NAME>_<KEY> variables also work)",
     )
     parser.add_argument(
-        "--state", type=Path, default=state.DEFAULT_STATE_PATH, metavar="PATH",
-        help=f"SQLite file remembering when each tag was first seen (default: {state.DEFAULT_STATE_PATH})",
+        "--state", type=Path, default=None, metavar="PATH",
+        help="SQLite file remembering when each tag was first seen (default: $IMAGEBOT_HOME/state.db, "
+             "else ~/.local/state/imagebot/state.db)",
     )
     parser.add_argument(
         "--mirror", action="append", default=[], metavar="HOST=URL",
@@ -67,6 +68,11 @@ def _mirrors(values: list[str]) -> dict[str, tuple[str, ...]]:
             raise ConfigError(f"--mirror {value!r}: expected HOST=http(s)://MIRROR")
         mirrors[host] = (*mirrors.get(host, ()), url.rstrip("/"))
     return mirrors
+
+
+def state_path(args: argparse.Namespace) -> Path:
+    """--state, or the state store in imagebot's home (created; a clear error when unwritable)."""
+    return args.state if args.state is not None else config.home() / "state.db"
 
 
 def load_settings(args: argparse.Namespace) -> config.Config:
@@ -124,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         if progress:
             print(f"\rscanning: {done[0]}/{len(repositories)} repositories", end="", file=sys.stderr)
 
-    with state.StateStore(args.state) as store:
+    with state.StateStore(state_path(args)) as store:
         results = scan.scan_all(
             repositories, credentials=keychain.lookup, settings=loaded.registries, state=store,
             options=scan.ScanOptions(digests=args.digests, created=args.created),
@@ -140,4 +146,4 @@ def run(args: argparse.Namespace) -> int:
     failed = [r for r in results if not r.ok]
     if failed and not args.json:
         print(f"imagebot: {len(failed)} of {len(results)} repositories failed to scan", file=sys.stderr)
-    return 2 if failed else 0
+    return 1 if failed else 0

@@ -6,6 +6,7 @@ Callers: the CLI commands (and later the scheduler); stages receive model types,
 
 from imagebot.config._fields import parse_duration
 from imagebot.config._gitsecrets import forge_credentials, git_auth, signing_key
+from imagebot.config._home import home
 from imagebot.config._keychain import Keychain
 from imagebot.config._loader import Config, load
 from imagebot.config._secrets import DEFAULT_SECRETS_DIR, SecretStore, secret_env_name
@@ -17,6 +18,7 @@ __all__ = [
     "SecretStore",
     "forge_credentials",
     "git_auth",
+    "home",
     "load",
     "parse_duration",
     "secret_env_name",

@@ -391,6 +391,7 @@ spec:
 
     assert [str(r.automation) for r in report.automations] == ["flux-system/apps"]
     assert report.automations[0].revision is not None
-    assert len(report.failures) == 1 and report.failures[0].startswith("flux-system/gone: ")
+    assert [(f.kind, str(f.key)) for f in report.failures] == [("automation", "flux-system/gone")]
+    assert str(report.failures[0]).startswith("flux-system/gone: ")
     assert not report.ok
     assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines()[0] == "Automated image update"

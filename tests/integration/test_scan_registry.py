@@ -343,7 +343,7 @@ def test_wrong_credentials(
 
     run = scan_subprocess(ws)
 
-    assert run.code == 2, run.err
+    assert run.code == 1, run.err
     error = assert_one_line_error(run.result())
     assert registry.host in error
     assert run.result()["tags"] in (None, [])
@@ -365,7 +365,7 @@ def test_token_mode_anonymous_on_a_private_repository_is_denied(
 
     run = scan()
 
-    assert run.code == 2
+    assert run.code == 1
     error = assert_one_line_error(run.result())
     assert re.search(
         r"denied|insufficient.scope|unauthori[sz]ed|forbidden|not allowed|permission|access",
@@ -405,7 +405,7 @@ def test_unknown_repository_is_not_found(
 
     run = scan()
 
-    assert run.code == 2
+    assert run.code == 1
     error = assert_one_line_error(run.result())
     assert re.search(r"not found|unknown|does not exist|no such", error, re.IGNORECASE), error
     assert "Traceback" not in run.err
@@ -426,7 +426,7 @@ def test_one_failing_repository_does_not_hide_the_others(
 
     run = scan()
 
-    assert run.code == 2
+    assert run.code == 1
     assert run.result("flux-system/app")["error"] is None
     assert run.result("flux-system/app")["digests"] == app.visible
     assert_one_line_error(run.result("flux-system/missing"))
@@ -503,7 +503,7 @@ def test_repositories_with_and_without_credentials_on_one_registry(
 
     run = scan()
 
-    assert run.code == 2
+    assert run.code == 1
     assert_one_line_error(run.result("flux-system/anonymous"))
     for i, name in enumerate(names):
         got = run.result(f"flux-system/svc{i}")

@@ -66,7 +66,7 @@ def test_untrusted_certificate_is_one_clear_line(tmp_path: Path, tls_registry: R
         f"spec:\n  mirrors:\n    {tls_registry.host}: ['https://{tls_registry.host}']\n"
     )
     code, out, err = _scan(tmp_path, config, secrets, capsys)
-    assert code == 2
+    assert code == 1
     assert "TLS certificate not trusted" in out
     assert "set certSecretRef with the CA" in out
     assert "Traceback" not in err
@@ -78,7 +78,7 @@ def test_plain_http_to_the_tls_port_gets_a_hint(tmp_path: Path, tls_registry: Re
     tls_registry.write_secret(secrets)
     config = _config(tmp_path, tls_registry, "  insecure: true\n")
     code, out, _ = _scan(tmp_path, config, secrets, capsys)
-    assert code == 2
+    assert code == 1
     assert f"registry {tls_registry.host} speaks HTTPS; remove `insecure: true`" in out
 
 
@@ -96,7 +96,7 @@ def test_https_token_realm_on_another_port_names_the_realm_not_the_registry(
         config = _config(tmp_path, registry, "  certSecretRef: {name: registry-ca}\n")
         code, out, err = _scan(tmp_path, config, secrets, capsys)
         realm = registry.token_server.realm
-    assert code == 2
+    assert code == 1
     assert realm.startswith("https://127.0.0.1:") and realm in out
     assert "token server" in out and "TLS certificate not trusted" in out
     assert "set certSecretRef" not in out
