@@ -9,6 +9,7 @@
     + PushRejected               non-fast-forward: refetch, re-apply, retry
     + ForgeUnavailable           the forge (GitHub) rate-limited us or kept answering 5xx
     + GitUnavailable             the git remote could not be reached (connection, timeout, 5xx)
+    + ClusterUnavailable         the Kubernetes API server could not be reached, or answered 5xx/429
   x PermanentError               needs a human; reported, not retried
     + RegistryError              the registry answered something we cannot use
       + RegistryAuthError        credentials refused (401 after a fresh token, token server 401/403)
@@ -19,6 +20,9 @@
     + ForgeError                 the forge (GitHub) refused: permissions, validation
     + GitError                   a git operation failed: missing ref, refused push (hook), bad repo
       + GitAuthError             git credentials refused, or the SSH host key is unknown/wrong
+    + RenderError                manifests of a sync unit cannot be rendered (names the unit and file)
+    + ClusterError               the Kubernetes API server refused a request (names the object)
+      + ApplyConflict            server-side apply conflict with another field manager (use --force)
 
 Every message is one line a user can act on, and never contains a secret: adapters build
 messages from hosts, repository paths and status codes only.
@@ -27,6 +31,9 @@ messages from hosts, repository paths and status codes only.
 from __future__ import annotations
 
 __all__ = [
+    "ApplyConflict",
+    "ClusterError",
+    "ClusterUnavailable",
     "ConfigError",
     "ForgeError",
     "ForgeUnavailable",
@@ -44,6 +51,7 @@ __all__ = [
     "RegistryError",
     "RegistryProtocolError",
     "RegistryUnavailable",
+    "RenderError",
     "RepositoryNotFound",
     "TemporaryError",
 ]
@@ -127,3 +135,19 @@ class GitError(PermanentError):
 
 class GitAuthError(GitError):
     """The git remote refused the credentials, or its SSH host key is not trusted."""
+
+
+class ClusterUnavailable(TemporaryError):
+    """The Kubernetes API server could not be reached, or answered 5xx/429."""
+
+
+class RenderError(PermanentError):
+    """A sync unit's manifests cannot be rendered; the message names the unit and the file."""
+
+
+class ClusterError(PermanentError):
+    """The API server refused a request (4xx); the message names the object."""
+
+
+class ApplyConflict(ClusterError):
+    """Server-side apply found fields owned by another manager; ``--force`` takes them over."""

@@ -8,6 +8,7 @@ Callers get plain Python data (config, :func:`load_all_plain`) or positioned val
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from typing import Any, Literal
 
@@ -23,7 +24,9 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
-__all__ = ["PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "load_all_plain", "locate_scalars"]
+__all__ = [
+    "PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "dump_plain", "load_all_plain", "locate_scalars",
+]
 
 
 class YAMLSyntaxError(ValueError):
@@ -62,6 +65,19 @@ def load_all_plain(text: str) -> list[Any]:
         raise YAMLSyntaxError(line, exc.problem or exc.context or "invalid YAML") from exc
     except YAMLError as exc:
         raise YAMLSyntaxError(0, str(exc).splitlines()[0]) from exc
+
+
+def dump_plain(data: Any) -> str:
+    """``data`` (plain dicts/lists/scalars) as block-style YAML, keys in the order given.
+
+    Used by the sync stage to print objects and diffs; never to rewrite a user's file.
+    """
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096  # no folding of long strings: a diff line should be one value
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()
 
 
 ScalarStyle = Literal["plain", "single", "double", "literal", "folded"]

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "policy": "test an ImagePolicy against a list of tags, offline",
     "set": "write image references into marked YAML fields (no registry involved)",
     "markers": "list image-policy markers and image references without one",
+    "sync": "render Argo CD Applications / Flux Kustomizations from Git and apply them to a cluster",
     "health": "assess live Kubernetes objects saved with 'kubectl get -o yaml', offline",
 }
 """Command name → one-line help, in pipeline order."""

@@ -5,11 +5,107 @@ Parsed now so a user's files load unchanged; the sync stage consumes them.
 
 from __future__ import annotations
 
+import datetime
+
 from imagebot.config._fields import Fields
 from imagebot.config._flux import parse_metadata
 from imagebot.model import argo, ids
 
-__all__ = ["parse_application", "parse_application_set"]
+__all__ = ["parse_application", "parse_application_set", "parse_kustomize_image"]
+
+
+def parse_kustomize_image(text: str) -> argo.KustomizeImage:
+    """Argo's ``kustomize.images`` form: ``[old=]new[:tag][@digest]`` (as ``kustomize edit set image``)."""
+    old, sep, new = text.partition("=")
+    if not sep:
+        old, new = "", text
+    digest = None
+    if "@" in new:
+        new, digest = new.split("@", 1)
+    tag = None
+    last = new.rsplit("/", 1)[-1]
+    if ":" in last:
+        new, tag = new.rsplit(":", 1)
+    if not new:
+        raise ValueError(f"{text!r}: expected [NAME=]IMAGE[:TAG][@DIGEST]")
+    if not old:
+        return argo.KustomizeImage(name=new, new_tag=tag, digest=digest)
+    return argo.KustomizeImage(name=old, new_name=new, new_tag=tag, digest=digest)
+
+
+def _directory(source: Fields) -> argo.DirectorySource | None:
+    directory = source.sub("directory")
+    if directory is None:
+        return None
+    return argo.DirectorySource(
+        recurse=directory.flag("recurse"),
+        include=directory.string("include", ""),
+        exclude=directory.string("exclude", ""),
+    )
+
+
+def _kustomize(source: Fields) -> argo.KustomizeSource | None:
+    kustomize = source.sub("kustomize")
+    if kustomize is None:
+        return None
+    images = []
+    for index, text in enumerate(kustomize.str_list("images") or ()):
+        try:
+            images.append(parse_kustomize_image(text))
+        except ValueError as exc:
+            raise kustomize.error(f"images[{index}]", str(exc)) from None
+    return argo.KustomizeSource(
+        images=tuple(images),
+        name_prefix=kustomize.string("namePrefix", ""),
+        name_suffix=kustomize.string("nameSuffix", ""),
+        namespace=kustomize.string("namespace", ""),
+        common_labels=kustomize.str_map("commonLabels"),
+    )
+
+
+def _retry(policy: Fields) -> argo.RetryPolicy | None:
+    retry = policy.sub("retry")
+    if retry is None:
+        return None
+    backoff = retry.sub_or_empty("backoff")
+    limit = retry.raw("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise retry.error("limit", f"expected an integer, got {limit!r}")
+    factor = backoff.raw("factor")
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 1):
+        raise backoff.error("factor", f"expected a number >= 1, got {factor!r}")
+    return argo.RetryPolicy(
+        limit=2 if limit is None else limit,
+        duration=backoff.duration("duration") or datetime.timedelta(seconds=5),
+        factor=2.0 if factor is None else float(factor),
+        max_duration=backoff.duration("maxDuration") or datetime.timedelta(minutes=3),
+    )
+
+
+def _ignore_differences(spec: Fields) -> tuple[argo.IgnoreDifference, ...]:
+    raw = spec.raw("ignoreDifferences")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise spec.error("ignoreDifferences", "expected a list")
+    rules = []
+    for index, item in enumerate(raw):
+        rule = Fields(item, spec.where, f"{spec.path}.ignoreDifferences[{index}]" if spec.path
+                      else f"ignoreDifferences[{index}]")
+        pointers = rule.str_list("jsonPointers") or ()
+        for pointer in pointers:
+            if pointer and not pointer.startswith("/"):
+                raise rule.error("jsonPointers", f"{pointer!r} is not a JSON pointer (starts with /)")
+        rules.append(argo.IgnoreDifference(
+            kind=rule.string("kind"),
+            group=rule.string("group", ""),
+            name=rule.opt_string("name"),
+            namespace=rule.opt_string("namespace"),
+            json_pointers=pointers,
+            jq_path_expressions=rule.str_list("jqPathExpressions") or (),
+            managed_fields_managers=rule.str_list("managedFieldsManagers") or (),
+        ))
+    return tuple(rules)
 
 
 def _application_spec(key: ids.ObjectKey, spec: Fields, where: str) -> argo.Application:
@@ -29,8 +125,11 @@ def _application_spec(key: ids.ObjectKey, spec: Fields, where: str) -> argo.Appl
             repo_url=source.string("repoURL"),
             path=source.string("path", "."),
             target_revision=source.string("targetRevision", "HEAD"),
+            directory=_directory(source),
+            kustomize=_kustomize(source),
         ),
         destination_server=destination.string("server", "https://kubernetes.default.svc"),
+        destination_name=destination.opt_string("name"),
         destination_namespace=destination.opt_string("namespace"),
         project=spec.string("project", "default"),
         sync_policy=argo.SyncPolicy(
@@ -38,7 +137,10 @@ def _application_spec(key: ids.ObjectKey, spec: Fields, where: str) -> argo.Appl
             prune=automated.flag("prune") if automated else False,
             self_heal=automated.flag("selfHeal") if automated else False,
             options=policy.str_list("syncOptions") or (),
+            allow_empty=automated.flag("allowEmpty") if automated else False,
+            retry=_retry(policy),
         ),
+        ignore_differences=_ignore_differences(spec),
         source_file=where,
     )
 

@@ -18,6 +18,7 @@ __all__ = [
     "parse_image_policy",
     "parse_image_repository",
     "parse_image_update_automation",
+    "parse_kustomization",
     "parse_metadata",
 ]
 
@@ -195,3 +196,55 @@ def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
         suspend=spec.flag("suspend"),
         source_file=doc.where,
     )
+
+
+def parse_kustomization(doc: Fields) -> flux.Kustomization:
+    """A Flux ``kustomize.toolkit.fluxcd.io`` Kustomization (what the sync stage applies)."""
+    key, _, _ = parse_metadata(doc)
+    spec = doc.sub("spec", required=True)
+    assert spec is not None
+    source = spec.sub("sourceRef", required=True)
+    assert source is not None
+    kind = source.string("kind", "GitRepository")
+    if kind != "GitRepository":
+        raise source.error("kind", f"only GitRepository is supported, got {kind!r}")
+    return flux.Kustomization(
+        key=key,
+        source=ids.ObjectKey(source.string("namespace", key.namespace), source.string("name")),
+        path=spec.string("path", "."),
+        prune=spec.flag("prune"),
+        target_namespace=spec.opt_string("targetNamespace"),
+        images=tuple(
+            flux.KustomizeImageSpec(
+                name=image.string("name"), new_name=image.opt_string("newName"),
+                new_tag=image.opt_string("newTag"), digest=image.opt_string("digest"),
+            )
+            for image in _sub_list(spec, "images")
+        ),
+        health_checks=tuple(
+            flux.HealthCheckRef(
+                api_version=check.string("apiVersion", "v1"), kind=check.string("kind"),
+                name=check.string("name"), namespace=check.opt_string("namespace"),
+            )
+            for check in _sub_list(spec, "healthChecks")
+        ),
+        wait=spec.flag("wait"),
+        timeout=spec.duration("timeout"),
+        depends_on=tuple(
+            ids.ObjectKey(dep.string("namespace", key.namespace), dep.string("name"))
+            for dep in _sub_list(spec, "dependsOn")
+        ),
+        interval=spec.duration("interval"),
+        suspend=spec.flag("suspend"),
+        source_file=doc.where,
+    )
+
+
+def _sub_list(spec: Fields, key: str) -> list[Fields]:
+    raw = spec.raw(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise spec.error(key, "expected a list")
+    prefix = f"{spec.path}.{key}" if spec.path else key
+    return [Fields(item, spec.where, f"{prefix}[{i}]") for i, item in enumerate(raw)]

@@ -27,7 +27,9 @@ logger = logging.getLogger("imagebot.config")
 
 _IMAGE_GROUP = "image.toolkit.fluxcd.io"
 _SOURCE_GROUP = "source.toolkit.fluxcd.io"
+_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 _VERSIONS = {
+    _KUSTOMIZE_GROUP: ("v1", "v1beta2"),
     _IMAGE_GROUP: ("v1", "v1beta2", "v1beta1"),
     _SOURCE_GROUP: ("v1", "v1beta2", "v1beta1"),
     "argoproj.io": ("v1alpha1",),
@@ -49,6 +51,8 @@ class Config:
     files: tuple[Path, ...]
     pull_requests: Mapping[ids.ObjectKey, PullRequestConfig] = dataclasses.field(default_factory=dict)
     """``PullRequest`` objects, keyed like the ImageUpdateAutomation they configure."""
+    kustomizations: Mapping[ids.ObjectKey, flux.Kustomization] = dataclasses.field(default_factory=dict)
+    """Flux ``Kustomization`` objects (sync units, like Applications)."""
 
 
 def _yaml_files(path: Path) -> list[Path]:
@@ -90,6 +94,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Fields], Any]] = {
     (_IMAGE_GROUP, "ImagePolicy"): _flux.parse_image_policy,
     (_IMAGE_GROUP, "ImageUpdateAutomation"): _flux.parse_image_update_automation,
     (_SOURCE_GROUP, "GitRepository"): _flux.parse_git_repository,
+    (_KUSTOMIZE_GROUP, "Kustomization"): _flux.parse_kustomization,
     ("argoproj.io", "Application"): _argo.parse_application,
     ("argoproj.io", "ApplicationSet"): _argo.parse_application_set,
     ("imagebot.dev", "PullRequest"): _imagebot.parse_pull_request,
@@ -142,6 +147,7 @@ def load(path: Path | str, *, check_references: bool = True) -> Config:
         registries=registries,
         files=tuple(files),
         pull_requests=objects["PullRequest"],
+        kustomizations=objects["Kustomization"],
     )
 
 

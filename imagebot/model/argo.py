@@ -1,16 +1,59 @@
 """Argo CD objects imagebot reads from ``policies/`` (used by the sync stage).
 
-Produced by :mod:`imagebot.config`; consumed by :mod:`imagebot.sync`.
+Produced by :mod:`imagebot.config`; consumed by :mod:`imagebot.sync`, which turns an
+:class:`Application` (and a Flux ``Kustomization``, :mod:`imagebot.model.flux`) into one sync unit.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Mapping
 
 from imagebot.model.ids import ObjectKey
 
-__all__ = ["Application", "ApplicationSet", "ApplicationSource", "SyncPolicy"]
+__all__ = [
+    "Application",
+    "ApplicationSet",
+    "ApplicationSource",
+    "DirectorySource",
+    "IgnoreDifference",
+    "KustomizeImage",
+    "KustomizeSource",
+    "RetryPolicy",
+    "SyncPolicy",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DirectorySource:
+    """``spec.source.directory``: plain manifests, optionally recursive, filtered by globs."""
+
+    recurse: bool = False
+    include: str = ""
+    """A glob (``*.yaml``) or a brace list of globs (``{a.yaml,b.yaml}``); empty means all."""
+    exclude: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KustomizeImage:
+    """One image override: ``name`` as written in manifests, replaced by new name/tag/digest."""
+
+    name: str
+    new_name: str | None = None
+    new_tag: str | None = None
+    digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KustomizeSource:
+    """``spec.source.kustomize``: overrides applied on top of the overlay's kustomization."""
+
+    images: tuple[KustomizeImage, ...] = ()
+    name_prefix: str = ""
+    name_suffix: str = ""
+    namespace: str = ""
+    common_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -18,6 +61,18 @@ class ApplicationSource:
     repo_url: str
     path: str = "."
     target_revision: str = "HEAD"
+    directory: DirectorySource | None = None
+    kustomize: KustomizeSource | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``syncPolicy.retry``: ``limit`` attempts after the first, backoff doubling up to a cap."""
+
+    limit: int = 2
+    duration: datetime.timedelta = datetime.timedelta(seconds=5)
+    factor: float = 2.0
+    max_duration: datetime.timedelta = datetime.timedelta(minutes=3)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -26,6 +81,30 @@ class SyncPolicy:
     prune: bool = False
     self_heal: bool = False
     options: tuple[str, ...] = ()
+    allow_empty: bool = False
+    retry: RetryPolicy | None = None
+
+    def option(self, name: str) -> str | None:
+        """The value of ``Name=value`` in ``syncOptions`` (last one wins), or None."""
+        found = None
+        for option in self.options:
+            key, _, value = option.partition("=")
+            if key.strip() == name:
+                found = value.strip()
+        return found
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IgnoreDifference:
+    """One ``spec.ignoreDifferences`` entry; ``group`` is ``""`` for the core API group."""
+
+    kind: str
+    group: str = ""
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: tuple[str, ...] = ()
+    jq_path_expressions: tuple[str, ...] = ()
+    managed_fields_managers: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,6 +116,9 @@ class Application:
     project: str = "default"
     sync_policy: SyncPolicy = SyncPolicy()
     source_file: str = ""
+    destination_name: str | None = None
+    """``spec.destination.name``: a cluster name, mapped to the kubeconfig context of that name."""
+    ignore_differences: tuple[IgnoreDifference, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

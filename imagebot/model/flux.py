@@ -23,9 +23,12 @@ __all__ = [
     "DigestReflection",
     "GitRef",
     "GitRepository",
+    "HealthCheckRef",
     "ImagePolicy",
     "ImageRepository",
     "ImageUpdateAutomation",
+    "Kustomization",
+    "KustomizeImageSpec",
     "NumericalChoice",
     "PolicyChoice",
     "PushSpec",
@@ -151,3 +154,44 @@ class ImageUpdateAutomation:
     interval: datetime.timedelta | None = None
     suspend: bool = False
     source_file: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Kustomization:
+    """A Flux ``kustomize.toolkit.fluxcd.io`` Kustomization: one sync unit of the sync stage."""
+
+    key: ObjectKey
+    source: ObjectKey
+    """The GitRepository whose tree holds ``path``."""
+    path: str = "."
+    prune: bool = False
+    target_namespace: str | None = None
+    """Overrides the namespace of every namespaced object (Flux semantics)."""
+    images: tuple[KustomizeImageSpec, ...] = ()
+    health_checks: tuple[HealthCheckRef, ...] = ()
+    wait: bool = False
+    timeout: datetime.timedelta | None = None
+    depends_on: tuple[ObjectKey, ...] = ()
+    interval: datetime.timedelta | None = None
+    suspend: bool = False
+    source_file: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KustomizeImageSpec:
+    """``spec.images[]`` of a Flux Kustomization (kustomize's ``images`` field)."""
+
+    name: str
+    new_name: str | None = None
+    new_tag: str | None = None
+    digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HealthCheckRef:
+    """``spec.healthChecks[]``: an object whose health gates the Kustomization's readiness."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None

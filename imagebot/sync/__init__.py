@@ -1,9 +1,21 @@
-"""The sync stage: Kubernetes objects from a repository to a cluster (Argo CD semantics).
+"""The sync stage: render each Application/Kustomization at its Git revision and apply it.
 
-So far: the health of live objects (``sync.assess``) and its roll-up with reasons
-(``sync.rollup``), used by ``imagebot health`` and, later, by the sync engine's wave gating.
+Callers (the ``sync`` and ``apps`` commands) build :class:`SyncUnit` values with :func:`units`,
+check them out with :class:`Sources`, :func:`render` them, and — with a cluster — reconcile them.
+The health of live objects (``assess``) and its roll-up with reasons (``rollup``) are used by
+``imagebot health``, ``imagebot apps`` and the wave gating. See ``docs/sync.md``.
 """
 
-from imagebot.sync._health import KubeObject, assess, missing, resource_health, rollup
+from __future__ import annotations
 
-__all__ = ["KubeObject", "assess", "missing", "resource_health", "rollup"]
+from imagebot.sync._health import KubeObject, assess, missing, resource_health, rollup
+from imagebot.sync._order import sort_key
+from imagebot.sync._render import Manifest, Render, render
+from imagebot.sync._source import Sources
+from imagebot.sync._units import SyncUnit, select, units
+
+__all__ = [
+    "KubeObject", "Manifest", "Render", "Sources", "SyncUnit", "assess", "missing", "render",
+    "resource_health", "rollup", "select", "sort_key", "units",
+]
+

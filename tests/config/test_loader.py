@@ -199,7 +199,6 @@ def test_flux_docs_unknown_kinds_are_logged_at_debug(caplog: pytest.LogCaptureFi
         f"{where(FLUX_DOCS / 'apps/kustomization.yaml', 1)}: ignoring "
         "kustomize.config.k8s.io/v1beta1 Kustomization",
         f"{where(FLUX_DOCS / 'argo/guestbook.yaml', 3)}: ignoring argoproj.io/v1alpha1 AppProject",
-        f"{where(FLUX_DOCS / 'gotk-sync.yaml', 2)}: ignoring kustomize.toolkit.fluxcd.io/v1 Kustomization",
     ]
     assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
 
