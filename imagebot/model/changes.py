@@ -1,14 +1,14 @@
 """What the setters changed: per file, per marked field, with the Kubernetes object it sits in.
 
-Produced by :mod:`imagebot.setters` (``setters.apply``); consumed by publish (commit message and
-pull-request templates: Flux's ``.Changed.FileChanges`` / ``.Objects`` / ``.Changes``) and the CLI.
+Produced by :mod:`imagebot.setters` (``setters.apply``); consumed by publish (which builds Flux's
+template views ``.Changed.FileChanges`` / ``.Objects`` / ``.Changes`` from it, in
+:mod:`imagebot.publish._templatedata`) and the CLI.
 Paths are POSIX strings relative to the repository root the setters ran on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 
 from imagebot.model.ids import ObjectKey
 
@@ -55,14 +55,6 @@ class FileChange:
     path: str
     changes: tuple[FieldChange, ...]
 
-    @property
-    def objects(self) -> Mapping[ObjectId, tuple[FieldChange, ...]]:
-        """Changes grouped by object (Flux's per-file ``FileChanges[path]``), sorted by object."""
-        grouped: dict[ObjectId, list[FieldChange]] = {}
-        for change in self.changes:
-            grouped.setdefault(change.object, []).append(change)
-        return {key: tuple(grouped[key]) for key in sorted(grouped)}
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FileProblem:
@@ -91,26 +83,3 @@ class ChangeSet:
     files: tuple[FileChange, ...] = ()
     errors: tuple[FileProblem, ...] = ()
     warnings: tuple[FileProblem, ...] = ()
-
-    @property
-    def file_changes(self) -> Mapping[str, Mapping[ObjectId, tuple[FieldChange, ...]]]:
-        """path → object → changes (Flux's ``.Changed.FileChanges``)."""
-        return {file.path: file.objects for file in self.files}
-
-    @property
-    def objects(self) -> Mapping[ObjectId, tuple[FieldChange, ...]]:
-        """object → changes merged over all files (Flux's ``.Changed.Objects``)."""
-        grouped: dict[ObjectId, list[FieldChange]] = {}
-        for file in self.files:
-            for change in file.changes:
-                grouped.setdefault(change.object, []).append(change)
-        return {key: tuple(grouped[key]) for key in sorted(grouped)}
-
-    @property
-    def changes(self) -> tuple[FieldChange, ...]:
-        """Every change once per (old value, new value, setter), first seen first (``.Changes``)."""
-        seen: dict[tuple[str, str, str], FieldChange] = {}
-        for file in self.files:
-            for change in file.changes:
-                seen.setdefault((change.old_value, change.new_value, change.setter), change)
-        return tuple(seen.values())

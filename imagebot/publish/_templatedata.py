@@ -172,7 +172,7 @@ def template_data(
         Changed=Changed(
             FileChanges=file_changes,
             Objects=objects,
-            Changes=GoList(_change(c) for c in changes.changes),
+            Changes=GoList(_distinct(changes)),
         ),
         Values=GoMap(sorted((values or {}).items())),
         images=_summary.image_updates(lines, by_policy, sources or {}),
@@ -193,3 +193,14 @@ def _object_changes(pairs: Iterable[tuple[ObjectId, FieldChange]]) -> ObjectChan
     for obj, change in pairs:
         grouped.setdefault(_identifier(obj), []).append(_change(change))
     return GoMap((key, GoList(grouped[key])) for key in sorted(grouped))
+
+
+def _distinct(changes: ChangeSet) -> Iterator[Change]:
+    """Every change once per (old value, new value, setter), first seen first (Flux's ``.Changes``)."""
+    seen: set[Change] = set()
+    for file in changes.files:
+        for field in file.changes:
+            change = _change(field)
+            if change not in seen:
+                seen.add(change)
+                yield change

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imagebot import setters
+from imagebot import publish, setters
 from imagebot.model.changes import ChangeSet, FieldChange, FileChange, ObjectId
 from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.images import ImageRef
@@ -117,9 +117,11 @@ def test_report_fields_and_flux_template_views(tmp_path: Path) -> None:
     first = FieldChange(8, "flux-system:redis", REDIS, "redis:7.0", "redis:7.4.1", web)
     second = FieldChange(1, "flux-system:redis", REDIS, "redis:7.0", "redis:7.4.1", ObjectId())
     assert changes.files == (FileChange("a.yaml", (first,)), FileChange("b.yaml", (second,)))
-    assert changes.file_changes == {"a.yaml": {web: (first,)}, "b.yaml": {ObjectId(): (second,)}}
-    assert changes.objects == {ObjectId(): (second,), web: (first,)}
-    assert changes.changes == (first,)  # de-duplicated on (old, new, setter), as Flux does
+    # Flux's template views are built by publish from these values
+    views = publish.template_data(ObjectKey("flux-system", "apps"), changes).Changed
+    assert [str(c) for c in views.Changes] == ["{redis:7.0 redis:7.4.1 flux-system:redis}"]  # de-duplicated
+    assert list(views.FileChanges) == ["a.yaml", "b.yaml"]
+    assert [o.Kind for o in views.Objects] == ["", "Deployment"]
     assert str(web) == "Deployment/apps/web"
     assert str(ObjectId()) == "-"
 
