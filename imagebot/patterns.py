@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import re2
@@ -52,6 +53,21 @@ class Pattern:
             return None if spans[0][0] < 0 else tuple(spans)
         match = self._compiled.search(subject)
         return None if match is None else tuple(match.span(i) for i in range(len(self.names)))
+
+
+    def search_all(self, subjects: Iterable[str]) -> list[Spans | None]:
+        """``[self.search(s) for s in subjects]`` without a Python call per ASCII subject."""
+        match, search, anchor = self._raw.Match, self.search, _UNANCHORED
+        found: list[Spans | None] = []
+        append = found.append
+        for subject in subjects:
+            if subject.isascii():
+                data = subject.encode()
+                spans = match(anchor, data, 0, len(data))
+                append(None if spans[0][0] < 0 else tuple(spans))
+            else:
+                append(search(subject))
+        return found
 
 
 def _group_names(pattern: str) -> list[str]:

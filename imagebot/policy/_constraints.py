@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import re
 from collections.abc import Callable
 
@@ -194,10 +195,11 @@ def _constraint(op: str, text: str, parts: list[str]) -> tuple[Check, bool]:
 
 def _predicate(op: str, c: Version, dirty: bool, minor_dirty: bool, patch_dirty: bool) -> Check:
     cmaj, cmin, cpat = c[0], c[1], c[2]
+    # operator.* bound to ``c`` run without a Python frame: `partial(le, c)(v)` is `c <= v`
     if op in ("", "="):
         if dirty:
             return _predicate("~", c, dirty, minor_dirty, patch_dirty)
-        return lambda v: v == c
+        return functools.partial(operator.eq, c)
     if op == "!=":
         def not_equal(v: Version) -> bool:
             if dirty:
@@ -213,6 +215,8 @@ def _predicate(op: str, c: Version, dirty: bool, minor_dirty: bool, patch_dirty:
                     return v[4] != c[4]
             return v != c
         return not_equal
+    if op == ">" and not dirty:
+        return functools.partial(operator.lt, c)
     if op == ">":
         def greater(v: Version) -> bool:
             if not dirty:
@@ -226,12 +230,12 @@ def _predicate(op: str, c: Version, dirty: bool, minor_dirty: bool, patch_dirty:
             return v > c
         return greater
     if op == "<":
-        return lambda v: v < c
+        return functools.partial(operator.gt, c)
     if op in (">=", "=>"):
-        return lambda v: v >= c
+        return functools.partial(operator.le, c)
     if op in ("<=", "=<"):
         if not dirty:
-            return lambda v: v <= c
+            return functools.partial(operator.ge, c)
         return lambda v: not (v[0] > cmaj or (v[0] == cmaj and v[1] > cmin and not minor_dirty))
     if op in ("~", "~>"):
         any_version = cmaj == cmin == cpat == 0 and not minor_dirty and not patch_dirty

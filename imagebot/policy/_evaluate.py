@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import heapq
-import itertools
+import operator
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from imagebot.errors import PolicyError
 from imagebot.model import flux, images
@@ -40,6 +41,7 @@ _RULES: tuple[Rule, ...] = (
     "too-young",
 )
 _EXAMPLES = 3
+_Ordered = TypeVar("_Ordered", Tag, Ranked)
 _TOP = 5
 
 
@@ -74,9 +76,17 @@ def compile_policy(spec: flux.ImagePolicy) -> Compiled:
 
 
 def _stored_order(tags: Sequence[Tag]) -> Sequence[Tag]:
-    if all(a > b for a, b in itertools.pairwise(tags)):
+    if all(map(operator.gt, tags, tags[1:])):  # pairwise in C: 100,000 tags in a few ms
         return tags
     return sorted(set(tags), reverse=True)  # the scan promises this order; do not depend on it
+
+
+def _largest(items: Sequence[_Ordered], k: int) -> list[_Ordered]:
+    """``heapq.nlargest(k, items)`` for distinct items; an ascending list (alphabetical ``desc``
+    ranks that way) is fed reversed, or every item would replace the top of the heap."""
+    if len(items) > 1 and items[0] < items[-1]:
+        items = items[::-1]
+    return heapq.nlargest(k, items)
 
 
 @dataclasses.dataclass(slots=True)
@@ -91,7 +101,7 @@ class _Tally:
 
     def exclusions(self) -> tuple[Exclusion, ...]:
         return tuple(
-            Exclusion(rule, len(self.tags[rule]), tuple(heapq.nlargest(_EXAMPLES, self.tags[rule])))
+            Exclusion(rule, len(self.tags[rule]), tuple(_largest(self.tags[rule], _EXAMPLES)))
             for rule in _RULES if rule in self.tags
         )
 
@@ -177,11 +187,9 @@ def evaluate(
     pool = _Pool(groups=None)
     values: Sequence[str] = ordered
     if compiled.filter is not None:
-        value_of = compiled.filter.value
         groups: dict[str, list[Tag]] = {}
         filtered: list[Tag] = []
-        for tag in ordered:
-            value = value_of(tag)
+        for tag, value in zip(ordered, compiled.filter.values(ordered), strict=True):
             if value is None:
                 filtered.append(tag)
             else:
@@ -191,7 +199,10 @@ def evaluate(
 
     ranking = compiled.policy.rank(values)
     for rule, rejected in ranking.rejected.items():
-        tally.add(rule, [tag for value in rejected for tag in pool.originals(value)])
+        if pool.groups is None:  # every value is its own tag
+            tally.add(rule, [Tag(value) for value in rejected])
+        else:
+            tally.add(rule, [tag for value in rejected for tag in pool.originals(value)])
 
     base = Trace(rule=compiled.rule, total=len(ordered))
     fatal = [v for rule in compiled.policy.fatal for v in ranking.rejected.get(rule, ())]
@@ -212,7 +223,7 @@ def evaluate(
 
     best = compiled.policy.best(eligible)
     tag = pool.tag(best[1])
-    top = [best, *(r for r in heapq.nlargest(_TOP, eligible) if r[1] != best[1])][:_TOP]
+    top = [best, *(r for r in _largest(eligible, _TOP) if r[1] != best[1])][:_TOP]
     held = sorted((r for r in held if outranks(r[0], best[0])), reverse=True)[:_TOP]
     notes: list[str] = []
     downgrade = _downgrade(compiled, best, current, notes)

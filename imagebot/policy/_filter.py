@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from imagebot.errors import ConfigError
 from imagebot.model import flux
@@ -111,6 +111,23 @@ class Filter:
         if self.parts is None:
             return tag
         return _expand(self.parts, tag, spans)
+
+    def values(self, tags: Sequence[str]) -> list[str | None]:
+        """``[self.value(t) for t in tags]``, with one regex call per tag and nothing more where
+        ``extract`` is a single ``$name`` (the usual ``$ts``)."""
+        parts = self.parts
+        group = parts[0][0] if parts is not None and len(parts) == 1 and len(parts[0]) == 1 else None
+        out: list[str | None] = []
+        append = out.append
+        for tag, spans in zip(tags, self.pattern.search_all(tags), strict=True):
+            if spans is None or parts is None:
+                append(None if spans is None else tag)
+            elif group is not None:
+                start, end = spans[group]  # type: ignore[index]
+                append(tag[start:end] if start >= 0 else "")
+            else:
+                append(_expand(parts, tag, spans))
+        return out
 
 
 @functools.lru_cache(maxsize=256)

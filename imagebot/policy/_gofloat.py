@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
-__all__ = ["parse_float"]
+__all__ = ["parse_float", "parse_floats"]
 
 _D = r"[0-9]+(?:_[0-9]+)*"  # Go allows "_" only between digits (underscoreOK)
 _H = r"[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
 _DECIMAL = re.compile(rf"[+-]?(?:{_D}(?:\.(?:{_D})?)?|\.{_D})(?:[eE][+-]?{_D})?")
 _HEX = re.compile(rf"[+-]?0[xX]_?(?:{_H}(?:\.(?:{_H})?)?|\.{_H})[pP][+-]?{_D}")
+_DECIMAL_LINES = re.compile(rf"(?:{_DECIMAL.pattern}\n)*{_DECIMAL.pattern}")
 _SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
 
@@ -37,3 +39,16 @@ def parse_float(text: str) -> float | None:
     else:
         return None
     return None if math.isinf(value) else value
+
+
+def parse_floats(values: Sequence[str]) -> list[float | None]:
+    """``[parse_float(v) for v in values]``; a list of plain decimals (build numbers, the usual
+    numerical policy) is checked by one regex over all values and converted by ``float`` in C."""
+    joined = "\n".join(values)
+    if values and joined.count("\n") == len(values) - 1 and _DECIMAL_LINES.fullmatch(joined):
+        texts = values if "_" not in joined else [value.replace("_", "") for value in values]
+        numbers = list(map(float, texts))
+        # an overflow to inf is Go's range error: those lists are parsed one by one below
+        if not (math.isinf(max(numbers)) or math.isinf(min(numbers))):
+            return list[float | None](numbers)
+    return [parse_float(value) for value in values]

@@ -9,13 +9,20 @@ numerical parses Go floats and fails as a whole when one value is not a number.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
+import operator
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from imagebot.model import flux
 from imagebot.model.selections import Rule
 from imagebot.policy import _constraints, _semver
 from imagebot.policy._base import Order, Policy, Ranked, Ranking
-from imagebot.policy._gofloat import parse_float
+from imagebot.policy._gofloat import parse_float, parse_floats
+
+_first = operator.itemgetter(0)
+_second = operator.itemgetter(1)
 
 __all__ = ["POLICIES", "AlphabeticalPolicy", "NumericalPolicy", "SemverPolicy", "policy_for"]
 
@@ -41,9 +48,8 @@ class SemverPolicy:
         out_of_range: list[str] = []
         check = self.constraints.check
         admits_prereleases = self.constraints.admits_prereleases
-        parse = _semver.parse_tag
-        for value in values:
-            version = parse(value)
+        texts, versions = _semver.parse_tags(values)
+        for value, version in zip(texts, versions, strict=True):
             if version is None:
                 not_version.append(value)
             elif check(version):
@@ -102,10 +108,9 @@ class AlphabeticalPolicy:
 
     def rank(self, values: Sequence[str]) -> Ranking:
         if self.direction == "asc":
-            ranked: list[Ranked] = [((value,), value) for value in values]
-        else:
-            ranked = [((_reversed_text(value),), value) for value in values]
-        return Ranking(ranked, {})
+            return Ranking(list(zip(zip(values), values, strict=True)), {})
+        mirror, end = _MIRROR, _END
+        return Ranking([((value.translate(mirror) + end,), value) for value in values], {})
 
     def order(self, value: str) -> Order | None:
         return (value,) if self.direction == "asc" else (_reversed_text(value),)
@@ -130,11 +135,15 @@ class NumericalPolicy:
         return f"numerical order {self.direction}"
 
     def rank(self, values: Sequence[str]) -> Ranking:
+        numbers = parse_floats(values)
+        if None not in numbers:  # the usual case, built in C
+            found = cast(list[float], numbers)
+            signed = found if self.direction == "asc" else list(map(operator.neg, found))
+            return Ranking(list(zip(zip(signed), values, strict=True)), {"not-a-number": []})
         sign = 1.0 if self.direction == "asc" else -1.0
         ranked: list[Ranked] = []
         failed: list[str] = []
-        for value in values:
-            number = parse_float(value)
+        for value, number in zip(values, numbers, strict=True):
             if number is None:
                 failed.append(value)
             else:
@@ -150,8 +159,13 @@ class NumericalPolicy:
     def best(self, ranked: Sequence[Ranked]) -> Ranked:
         # Flux's loop over the stored (descending byte) order: a value replaces the latest unless
         # it is strictly worse, so among equal numbers (1, 1.0, 01) the byte-smallest text wins,
-        # and NaN behaves as Go's comparisons make it behave.
-        items = sorted(ranked, key=lambda item: item[1], reverse=True)
+        # and NaN behaves as Go's comparisons make it behave. Without NaN that is the maximum
+        # number and, among its equals, the smallest text: found in C without sorting.
+        numbers: list[float] = list(map(_first, map(_first, ranked)))
+        if not any(map(math.isnan, numbers)):
+            top = max(numbers)
+            return min(itertools.compress(ranked, map(top.__eq__, numbers)), key=_second)
+        items = sorted(ranked, key=_second, reverse=True)
         latest = items[0]
         for item in items[1:]:
             if not item[0][0] < latest[0][0]:  # type: ignore[operator]
