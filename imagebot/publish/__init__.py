@@ -16,11 +16,12 @@ What the pipeline calls after the setters produced a ``ChangeSet`` (the git work
 See ``docs/publish.md``.
 """
 
+import typing
+
 from imagebot.model.pullrequests import GitHubApp, GitHubCredentials, GitHubToken
 from imagebot.publish._body import MAX_BODY, pull_request_title, render_pull_request_body
 from imagebot.publish._branches import BRANCH_PREFIX, branch_name, branch_names, split_by_policy
 from imagebot.publish._forge import Forge, open_or_update
-from imagebot.publish._github import GITHUB_API, GitHubForge
 from imagebot.publish._gotemplate import convert_flux_template, looks_like_go_template
 from imagebot.publish._message import DEFAULT_MESSAGE_TEMPLATE, MAX_OUTPUT, render_commit_message
 from imagebot.publish._summary import ImageLine, ImageUpdate
@@ -32,6 +33,9 @@ from imagebot.publish._templatedata import (
     TemplateData,
     template_data,
 )
+
+if typing.TYPE_CHECKING:
+    from imagebot.publish._github import GITHUB_API, GitHubForge
 
 __all__ = [
     "BRANCH_PREFIX",
@@ -62,3 +66,20 @@ __all__ = [
     "split_by_policy",
     "template_data",
 ]
+
+
+_LAZY = ("GITHUB_API", "GitHubForge")
+
+
+def __getattr__(name: str) -> object:
+    # PyGithub (with requests, jwt and cryptography) costs ~0.3 s of start-up and only pull-request
+    # mode needs it: imported on first use of the forge (issue 9)
+    if name in _LAZY:
+        from imagebot.publish import _github
+
+        return getattr(_github, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

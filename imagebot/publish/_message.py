@@ -9,19 +9,19 @@ automation. A messageTemplate that looks like Go (Flux) is converted first
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
-from typing import Any
-
-import jinja2
-import jinja2.exceptions
-import jinja2.sandbox
+from typing import TYPE_CHECKING, Any
 
 from imagebot import errors
 from imagebot.publish._gofmt import go_str
 from imagebot.publish._gofuncs import FUNCTIONS, go_items, go_values
 from imagebot.publish._gotemplate import convert_flux_template, looks_like_go_template
 from imagebot.publish._templatedata import TemplateData
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["DEFAULT_MESSAGE_TEMPLATE", "render_commit_message", "render_template"]
 
@@ -43,40 +43,49 @@ MAX_OUTPUT = 64 * 1024
 _MAX_SEQUENCE = 100_000
 
 
-class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > 64:
-            raise jinja2.exceptions.SecurityError("exponent too large")
-        if operator == "*":
-            for sized, count in ((left, right), (right, left)):
-                if isinstance(sized, str | list | tuple) and isinstance(count, int) \
-                        and len(sized) * count > _MAX_SEQUENCE:
-                    raise jinja2.exceptions.SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
-
-
 def _finalize(value: object) -> object:
     # print values the way Go's fmt does (true, [a b], map[k:v]), so converted templates match Flux
     return value if isinstance(value, str) else go_str(value)
 
 
-_ENVIRONMENT = _Sandbox(
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    autoescape=False,
-    finalize=_finalize,
-    extensions=["jinja2.ext.loopcontrols"],
-)
-_ENVIRONMENT.globals.update(FUNCTIONS)
-_ENVIRONMENT.globals.update(go_items=go_items, go_values=go_values)
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # jinja2 is imported on the first render: every `imagebot plan` would otherwise pay for it at
+    # start-up, and most runs have nothing to commit (issue 9)
+    import jinja2.exceptions
+    import jinja2.sandbox
+
+    class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int) and abs(right) > 64:
+                raise jinja2.exceptions.SecurityError("exponent too large")
+            if operator == "*":
+                for sized, count in ((left, right), (right, left)):
+                    if isinstance(sized, str | list | tuple) and isinstance(count, int) \
+                            and len(sized) * count > _MAX_SEQUENCE:
+                        raise jinja2.exceptions.SecurityError("repetition too large")
+            return super().call_binop(context, operator, left, right)
+
+    environment = _Sandbox(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=_finalize,
+        extensions=["jinja2.ext.loopcontrols"],
+    )
+    environment.globals.update(FUNCTIONS)
+    environment.globals.update(go_items=go_items, go_values=go_values)
+    return environment
 
 
 def render_template(template: str, context: Mapping[str, object], *, what: str) -> str:
     """Render a Jinja2 ``template`` in the sandbox; ``what`` names it in errors (``automation x: …``)."""
+    import jinja2.exceptions
+
     try:
-        compiled = _ENVIRONMENT.from_string(template)
+        compiled = _environment().from_string(template)
     except jinja2.TemplateSyntaxError as exc:
         raise errors.ConfigError(f"{what}: line {exc.lineno}: {exc.message}") from exc
     size = 0
