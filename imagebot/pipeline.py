@@ -40,6 +40,7 @@ from imagebot.state import StateStore
 __all__ = [
     "AutomationOptions",
     "AutomationReport",
+    "DigestPolicy",
     "Failure",
     "Refresh",
     "RunOptions",
@@ -52,6 +53,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger("imagebot.pipeline")
+
+DigestPolicy = Literal["none", "selected", "all"]
+"""Which digests a run looks up: ``selected`` (default) the tag each policy selects and the tag its
+fields hold now, one ``HEAD`` each, just before writing; ``all`` also every listed tag during the
+scan; ``none`` nothing (digests already in the state store are still used)."""
 
 
 class Refresh(Protocol):
@@ -189,15 +195,24 @@ def _refreshed(
     cfg: config.Config, scans: Mapping[ObjectKey, ScanResult], evaluations: Iterable[Evaluation],
     refresh: Refresh, *, current: Mapping[ObjectKey, Tag], sources: bool,
 ) -> tuple[dict[ObjectKey, ScanResult], dict[str, str]]:
-    """Scans with the selected tags' current digests, and (``sources``) image name → source URL
-    for the tags that change (a source look-up costs manifest GETs, pulls on Docker Hub)."""
+    """Scans with the current digests of the selected tags and of the tags the fields hold now
+    (where the registry still lists them), and (``sources``) image name → source URL for the tags
+    that change (a source look-up costs manifest GETs, pulls on Docker Hub).
+
+    These are the only digests a run needs (``:digest`` markers, ``digestReflectionPolicy``,
+    re-pushed tags), so the scan itself lists tags only: a first run costs what a later one does.
+    """
     selected: dict[ObjectKey, set[Tag]] = {}
     changing: dict[ObjectKey, set[Tag]] = {}
     for evaluation in evaluations:
+        repository = cfg.image_policies[evaluation.policy].repository
+        now_in_files = current.get(evaluation.policy)
+        listed = scans[repository].tags if repository in scans else None
+        if now_in_files is not None and listed is not None and now_in_files in listed.tags:
+            selected.setdefault(repository, set()).add(now_in_files)
         if evaluation.selection is not None:
-            repository = cfg.image_policies[evaluation.policy].repository
             selected.setdefault(repository, set()).add(evaluation.selection.tag)
-            if evaluation.selection.tag != current.get(evaluation.policy):
+            if evaluation.selection.tag != now_in_files:
                 changing.setdefault(repository, set()).add(evaluation.selection.tag)
 
     def ask(wanted: dict[ObjectKey, set[Tag]], *, with_sources: bool) -> Mapping[ObjectKey, TagFacts]:
@@ -407,8 +422,8 @@ class RunOptions:
     """A path or URL that replaces the automations' GitRepository; a work tree is used in place."""
     workdir: Path | None = None
     """Where clones are kept and reused (default: ``git/`` in :func:`imagebot.config.home`)."""
-    digests: scan.DigestMode = "new"
-    """Digest look-ups during the scan (see :class:`imagebot.scan.ScanOptions`)."""
+    digests: DigestPolicy = "selected"
+    """Which digests are looked up (see :data:`DigestPolicy`)."""
     push_attempts: int = 5
     sleep: Callable[[float], None] = time.sleep
     now: datetime.datetime | None = None
@@ -465,8 +480,10 @@ def run(
             policy.validate(spec)  # a bad range or regex stops the run before any network call
     keychain = config.Keychain(secrets)
     now = options.now or datetime.datetime.now(datetime.UTC)
+    # the scan lists tags; digests are looked up for the few tags the policies select (issue 9:
+    # a first run used to HEAD every tag of every repository and time out)
     scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
-                     options=scan.ScanOptions(digests=options.digests))
+                     options=scan.ScanOptions(digests="all" if options.digests == "all" else "none"))
     failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
 
     def refresh(
@@ -483,7 +500,8 @@ def run(
     reports: list[AutomationReport] = []
     for automation in automations:
         try:
-            reports.append(_run_one(automation, cfg, scans, secrets, options, now=now, refresh=refresh))
+            reports.append(_run_one(automation, cfg, scans, secrets, options, now=now,
+                                    refresh=refresh if options.digests != "none" else None))
         except ConfigError:
             raise
         except ImagebotError as exc:
@@ -493,7 +511,7 @@ def run(
 
 def _run_one(
     automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
-    secrets: config.SecretStore, options: RunOptions, *, now: datetime.datetime, refresh: Refresh,
+    secrets: config.SecretStore, options: RunOptions, *, now: datetime.datetime, refresh: Refresh | None,
 ) -> AutomationReport:
     workspace = _workspace(automation, cfg, secrets, options)
     pr = cfg.pull_requests.get(automation.key)

@@ -50,8 +50,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
              "~/.local/state/imagebot/git)",
     )
     parser.add_argument(
-        "--digests", choices=("none", "new", "all"), default="new",
-        help="digest look-ups during the scan (see 'imagebot scan --help'; default: new)",
+        "--digests", choices=("selected", "none", "all", "new"), default="selected",
+        help="digest look-ups (HEAD, not counted as a Docker Hub pull): 'selected' (default) only the "
+             "tag each policy selects and the tag its fields hold now, so a first run costs what a "
+             "later one does; 'all' also every listed tag; 'none' no look-ups (digests already in "
+             "the state store are still used); 'new' is the old name of 'selected'",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
 
@@ -88,7 +91,7 @@ def options_from(args: argparse.Namespace, *, dry_run: bool) -> pipeline.RunOpti
     """The run options the command line asks for (``run`` and ``plan`` share them)."""
     return pipeline.RunOptions(
         dry_run=dry_run, push=getattr(args, "push", True), pull_request=getattr(args, "pr", False),
-        repo=args.repo, workdir=args.workdir, digests=args.digests,
+        repo=args.repo, workdir=args.workdir, digests="selected" if args.digests == "new" else args.digests,
     )
 
 

@@ -54,7 +54,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--digests", choices=("none", "new", "all"), default="new",
         help="resolve digests (HEAD, not counted as a Docker Hub pull) of tags without a known digest "
-             "(new, default), of every tag (all), or not at all (none)",
+             "(new, default; at most 500 per repository per run), of every tag (all), or not at all "
+             "(none); 'run' and 'plan' list only and resolve just the tags they use",
     )
     parser.add_argument("--created", action="store_true",
                         help="also read image creation times of newly resolved tags (extra requests)")

@@ -355,6 +355,43 @@ def test_repushed_tag_is_reported_and_digest_pins_follow_it(
     assert written == f"image: {image}:1.1.0@{second} # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
 
 
+def _digests_known(state_path: Path, image: str) -> dict[str, bool]:
+    from imagebot import state
+    from imagebot.model import images
+
+    with state.StateStore(state_path) as store:
+        records = store.records(images.parse_image_repo(image).canonical)
+    return {tag: record.last_digest is not None for tag, record in records.items()}
+
+
+@pytest.mark.parametrize(
+    ("mode", "resolved"),
+    [
+        # 'app' selects 1.1.0 over the 1.0.0 in the file; 'none' selects nothing, its field holds 1.0.0
+        pytest.param([], {"1.0.0", "1.1.0"}, id="default-selected-and-current-only"),
+        pytest.param(["--digests", "new"], {"1.0.0", "1.1.0"}, id="new-is-the-old-name-of-selected"),
+        pytest.param(["--digests", "all"], {"1.0.0", "1.1.0", "latest"}, id="all"),
+        pytest.param(["--digests", "none"], set(), id="none"),
+    ],
+)
+def test_a_first_plan_looks_up_only_the_digests_it_uses(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+    mode: list[str], resolved: set[str],
+) -> None:
+    """Issue 9: a cold plan used to HEAD every tag of every repository (and time out at scale)."""
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    config = policies(tmp_path / "policies", image=image, url=f"file://{bare}", secret=None)
+
+    code, out, err = imagebot(capsys, "plan", "--config", str(config), "--state", str(tmp_path / "s.db"),
+                              "--workdir", str(tmp_path / "work"), *mode)
+
+    assert code == 0, err
+    assert "would change 1 field in 1 file" in out
+    known = _digests_known(tmp_path / "s.db", image)
+    assert set(known) == {"1.0.0", "1.1.0", "latest"}  # every listed tag is remembered (first seen)
+    assert {tag for tag, has_digest in known.items() if has_digest} == resolved
+
+
 def test_pipeline_run_is_the_whole_run_without_a_command_line(
     tmp_path: Path, image: str, genv: dict[str, str],
 ) -> None:
