@@ -539,6 +539,11 @@ def _workspace(
     repository = cfg.git_repositories.get(automation.source)
     auth = config.git_auth(secrets, repository) if repository is not None else None
     if options.repo is not None and _is_checkout(Path(options.repo)):
+        remote = git.Workspace.open(Path(options.repo)).url
+        if repository is None or git.redact_url(repository.url).rstrip("/") != remote.rstrip("/"):
+            # in place, the checkout's own remote is pushed to — in a GitHub Action an https
+            # github.com URL (GITHUB_TOKEN), whatever URL the GitRepository object names
+            auth = config.git_auth(secrets, flux.GitRepository(key=automation.source, url=remote))
         return git.Workspace.open(Path(options.repo), auth=auth)
     url = options.repo or (repository.url if repository is not None else None)
     if url is None:

@@ -148,6 +148,11 @@ def _summary(report: pipeline.AutomationReport, *, dry_run: bool) -> str:
     return what
 
 
+def describe(report: pipeline.AutomationReport, *, dry_run: bool) -> str:
+    """One line: the fields changed (or that would be) and the commit or pull requests made."""
+    return _summary(report, dry_run=dry_run).strip()
+
+
 def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
     return {
         "automation": str(report.automation),

@@ -4,6 +4,7 @@ The only place that reads configuration files, secrets and credential environmen
 Callers: the CLI commands (and later the scheduler); stages receive model types, never dicts.
 """
 
+from imagebot.config._action import MODES, ActionEnvironment, action_environment
 from imagebot.config._fields import parse_duration
 from imagebot.config._gitsecrets import forge_credentials, git_auth, signing_key
 from imagebot.config._home import home
@@ -13,9 +14,12 @@ from imagebot.config._secrets import DEFAULT_SECRETS_DIR, SecretStore, secret_en
 
 __all__ = [
     "DEFAULT_SECRETS_DIR",
+    "MODES",
+    "ActionEnvironment",
     "Config",
     "Keychain",
     "SecretStore",
+    "action_environment",
     "forge_credentials",
     "git_auth",
     "home",
