@@ -11,7 +11,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["go_quote", "go_str", "sprint", "sprintf", "sprintln"]
+__all__ = ["MAX_WIDTH", "go_quote", "go_str", "sprint", "sprintf", "sprintln"]
+
+MAX_WIDTH = 4096
+"""The widest field or precision a template format may ask for (``%300000000s`` is refused before
+any padding is allocated)."""
 
 _VERB = re.compile(r"%([-+# 0]*)(\d+|\*)?(?:\.(\d+))?([a-zA-Z%])")
 
@@ -69,6 +73,9 @@ def sprintf(format_: str, *args: object) -> str:
                 continue
             width = str(args[used])
             used += 1
+        for number in (width, precision):
+            if number is not None and number.lstrip("-").isdigit() and abs(int(number)) > MAX_WIDTH:
+                raise ValueError(f"format width {number} is too large (at most {MAX_WIDTH})")
         if used >= len(args):
             out.append(f"%!{verb}(MISSING)")
             continue

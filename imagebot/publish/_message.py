@@ -1,10 +1,10 @@
 """Render commit messages (and any user template) in a sandboxed Jinja2 environment.
 
-The only module that imports jinja2. Templates run in ``ImmutableSandboxedEnvironment`` with
-``StrictUndefined``, no loader (no ``include``/``import`` of files), no environment access, capped
-``*``/``**`` and a capped output size; every failure becomes a ``ConfigError`` naming the
-automation. A messageTemplate that looks like Go (Flux) is converted first
-(:mod:`imagebot.publish._gotemplate`). Called by the pipeline through ``publish.render_commit_message``.
+Templates run in the sandbox of :mod:`imagebot.publish._sandbox` (``StrictUndefined``, no loader
+— no ``include``/``import`` of files —, no environment access, bounded widths, sizes and steps)
+with a capped output size; every failure becomes a ``ConfigError`` naming the automation. A
+messageTemplate that looks like Go (Flux) is converted first (:mod:`imagebot.publish._gotemplate`).
+Called by the pipeline through ``publish.render_commit_message``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from imagebot import errors
 from imagebot.publish._gofmt import go_str
@@ -40,7 +40,6 @@ DEFAULT_MESSAGE_TEMPLATE = (
 
 MAX_OUTPUT = 64 * 1024
 """Characters a rendered template may produce; a commit message past this is a template bug."""
-_MAX_SEQUENCE = 100_000
 
 
 def _finalize(value: object) -> object:
@@ -52,29 +51,9 @@ def _finalize(value: object) -> object:
 def _environment() -> jinja2.Environment:
     # jinja2 is imported on the first render: every `imagebot plan` would otherwise pay for it at
     # start-up, and most runs have nothing to commit (issue 9)
-    import jinja2.exceptions
-    import jinja2.sandbox
+    from imagebot.publish import _sandbox
 
-    class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
-            if operator == "**" and isinstance(right, int) and abs(right) > 64:
-                raise jinja2.exceptions.SecurityError("exponent too large")
-            if operator == "*":
-                for sized, count in ((left, right), (right, left)):
-                    if isinstance(sized, str | list | tuple) and isinstance(count, int) \
-                            and len(sized) * count > _MAX_SEQUENCE:
-                        raise jinja2.exceptions.SecurityError("repetition too large")
-            return super().call_binop(context, operator, left, right)
-
-    environment = _Sandbox(
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-        finalize=_finalize,
-        extensions=["jinja2.ext.loopcontrols"],
-    )
+    environment = _sandbox.environment(finalize=_finalize)
     environment.globals.update(FUNCTIONS)
     environment.globals.update(go_items=go_items, go_values=go_values)
     return environment
@@ -88,16 +67,21 @@ def render_template(template: str, context: Mapping[str, object], *, what: str) 
         compiled = _environment().from_string(template)
     except jinja2.TemplateSyntaxError as exc:
         raise errors.ConfigError(f"{what}: line {exc.lineno}: {exc.message}") from exc
+    from imagebot.publish import _sandbox
+
     size = 0
     chunks: list[str] = []
     try:
-        for chunk in compiled.generate(**context):
-            size += len(chunk)
-            if size > MAX_OUTPUT:
-                raise errors.ConfigError(f"{what}: the rendered text exceeds {MAX_OUTPUT} characters")
-            chunks.append(chunk)
+        with _sandbox.step_budget():
+            for chunk in compiled.generate(**context):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise errors.ConfigError(f"{what}: the rendered text exceeds {MAX_OUTPUT} characters")
+                chunks.append(chunk)
     except errors.ConfigError:
         raise
+    except _sandbox.BudgetExceeded as exc:
+        raise errors.ConfigError(f"{what}: {exc} (a runaway loop?)") from None
     except jinja2.UndefinedError as exc:
         names = ", ".join(sorted(k for k in context if not k.startswith("_")))
         raise errors.ConfigError(f"{what}: {exc.message}; the template can use {names}") from exc
