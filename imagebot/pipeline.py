@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import hashlib
 import logging
 import re
 import time
@@ -35,6 +36,7 @@ from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.revisions import PullRequestRef, Revision
 from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.model.selections import Evaluation, Selection
+from imagebot.model.status import AutomationStatus, PolicyStatus, RepositoryStatus
 from imagebot.state import StateStore
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
     "run",
     "run_automation",
     "scan_for",
+    "scan_repositories",
+    "shard_of",
 ]
 
 logger = logging.getLogger("imagebot.pipeline")
@@ -83,6 +87,9 @@ class AutomationOptions:
     sleep: Callable[[float], None] = time.sleep
     refresh: Refresh | None = None
     """Looks up what the selected tags point at now (digest reflection, re-pushed tags)."""
+    before_push: Callable[[], None] | None = None
+    """Called right before each push; raising there abandons the run with nothing pushed (the
+    scheduler does this when asked to stop)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,6 +126,13 @@ def choose_tag(tags: Sequence[str], semver_range: str) -> str | None:
     return str(selection.tag) if selection is not None else None
 
 
+def shard_of(key: ObjectKey, count: int) -> int:
+    """The shard (``0 … count-1``) an ImageUpdateAutomation belongs to: a hash of its namespaced
+    name, so every process computes the same split with no coordination."""
+    digest = hashlib.sha256(str(key).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
 def policies_for(cfg: config.Config, automation: flux.ImageUpdateAutomation) -> list[flux.ImagePolicy]:
     """The ImagePolicies an automation applies: its namespace, filtered by ``policySelector``."""
     wanted = automation.policy_selector.items()
@@ -148,6 +162,65 @@ def scan_for(
     results = scan.scan_all(active, credentials=keychain.lookup, settings=cfg.registries,
                             state=state, options=options, tls=tls)
     return {result.key: result for result in results}
+
+
+def scan_repositories(
+    cfg: config.Config,
+    repositories: Sequence[flux.ImageRepository],
+    *,
+    secrets: config.SecretStore,
+    state: StateStore,
+    options: scan.ScanOptions | None = None,
+    now: datetime.datetime | None = None,
+) -> dict[ObjectKey, ScanResult]:
+    """Scan these ImageRepositories (suspended ones are skipped) and record how each went.
+
+    The scheduler's scan job: one repository at its interval, or the ones a webhook named.
+    """
+    active = [r for r in repositories if not r.suspend]
+    # tags only by default: digests are looked up by the runs, for the tags policies select
+    options = options or scan.ScanOptions(digests="none")
+    results = scan.scan_all(active, credentials=config.Keychain(secrets).lookup, settings=cfg.registries,
+                            state=state, options=options, tls=secrets.tls_for(active))
+    found = {result.key: result for result in results}
+    record_scans(state, found.values(), now=now or datetime.datetime.now(datetime.UTC))
+    return found
+
+
+def record_scans(state: StateStore, results: Iterable[ScanResult], *, now: datetime.datetime) -> None:
+    """Remember each scan's outcome for ``imagebot status``."""
+    state.record_repositories(
+        RepositoryStatus(r.key, r.image.name, now, len(r.tags.tags) if r.tags is not None else None,
+                         r.error, now if r.error is None else None)
+        for r in results
+    )
+
+
+def _record_automation(
+    state: StateStore, cfg: config.Config, automation: flux.ImageUpdateAutomation,
+    report: AutomationReport | None, scans: Mapping[ObjectKey, ScanResult], *, error: str | None,
+    now: datetime.datetime,
+) -> None:
+    policies: list[PolicyStatus] = []
+    evaluated = {e.policy: e for e in report.evaluations} if report is not None else {}
+    for spec in policies_for(cfg, automation):
+        evaluation = evaluated.get(spec.key)
+        if evaluation is None:
+            result = scans.get(spec.repository)
+            why = (result.error if result is not None else None) or error or "not evaluated"
+            policies.append(PolicyStatus(spec.key, now, None, error=why))
+            continue
+        held = tuple(f"{c.tag} (eligible at {c.eligible_at.isoformat() if c.eligible_at else '?'})"
+                     for c in evaluation.trace.held_back)
+        latest = evaluation.selection.tag if evaluation.selection is not None else None
+        policies.append(PolicyStatus(spec.key, now, latest, evaluation.reason, held))
+    state.record_policies(policies)
+    changed = report is not None and bool(report.changes.files)
+    commit = str(report.revision) if report is not None and report.revision and changed else None
+    pull = " ".join(p.url for p in report.pull_requests) if report is not None else ""
+    state.record_automation(AutomationStatus(
+        automation.key, now, error, commit, pull or None, now if commit or pull else None,
+    ))
 
 
 def _current_tags(root: Path, paths: Sequence[Path], policies: Iterable[ObjectKey]) -> dict[ObjectKey, Tag]:
@@ -328,6 +401,8 @@ def run_automation(
 
     if not options.push:
         return dataclasses.replace(report, revision=commit(workspace))
+    if options.before_push is not None:
+        options.before_push()
     push = automation.push
     revision = git.push_with_retry(
         workspace, reapply=reapply, commit=commit,
@@ -392,6 +467,8 @@ def _pull_requests(
             logger.info("%s already carries these changes; nothing to push", head)
             revision = Revision(head, remote)
         else:
+            if options.before_push is not None:
+                options.before_push()
             revision = workspace.push(head, force_with_lease=remote or "")
         if forge is None:
             raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a forge")
@@ -428,6 +505,8 @@ class RunOptions:
     sleep: Callable[[float], None] = time.sleep
     now: datetime.datetime | None = None
     """The run's clock (cooldowns, first-seen times); default: now."""
+    before_push: Callable[[], None] | None = None
+    """Called right before each push (see :class:`AutomationOptions`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -450,6 +529,8 @@ class RunReport:
     failures: tuple[Failure, ...]
     """A repository that failed to scan, an automation that failed to publish (``str()``: one line)."""
     scans: Mapping[ObjectKey, ScanResult] = dataclasses.field(default_factory=dict)
+    errors: tuple[ImagebotError, ...] = ()
+    """The errors behind the automations' failures (the scheduler backs off by their class)."""
 
     @property
     def ok(self) -> bool:
@@ -485,6 +566,7 @@ def run(
     scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
                      options=scan.ScanOptions(digests="all" if options.digests == "all" else "none"))
     failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
+    record_scans(state, scans.values(), now=now)
 
     def refresh(
         wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
@@ -498,15 +580,24 @@ def run(
         return fresh
 
     reports: list[AutomationReport] = []
+    errors: list[ImagebotError] = []
     for automation in automations:
         try:
-            reports.append(_run_one(automation, cfg, scans, secrets, options, now=now,
-                                    refresh=refresh if options.digests != "none" else None))
+            report = _run_one(automation, cfg, scans, secrets, options, now=now,
+                              refresh=refresh if options.digests != "none" else None)
         except ConfigError:
             raise
         except ImagebotError as exc:
             failures.append(Failure("automation", automation.key, str(exc)))
-    return RunReport(tuple(reports), tuple(failures), scans)
+            errors.append(exc)
+            if not options.dry_run:
+                _record_automation(state, cfg, automation, None, scans, error=str(exc), now=now)
+            continue
+        reports.append(report)
+        if not options.dry_run:
+            problems = "; ".join(str(p) for p in report.changes.errors) or None
+            _record_automation(state, cfg, automation, report, scans, error=problems, now=now)
+    return RunReport(tuple(reports), tuple(failures), scans, tuple(errors))
 
 
 def _run_one(
@@ -522,6 +613,7 @@ def _run_one(
     automation_options = AutomationOptions(
         dry_run=options.dry_run, push=options.push, pull_request=pr, signing_key=signing,
         push_attempts=options.push_attempts, sleep=options.sleep, refresh=refresh,
+        before_push=options.before_push,
     )
 
     def forge() -> publish.Forge:

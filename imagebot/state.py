@@ -3,7 +3,9 @@
 SQLite (the CLI's default is ``state.db`` in imagebot's home, :func:`imagebot.config.home`).
 Written by :mod:`imagebot.scan` after each repository listing; read back into
 ``TagList.first_seen`` / ``first_digests`` so the policy stage can apply
-cooldowns and detect re-pushed tags. One writer per process; WAL mode lets readers coexist.
+cooldowns and detect re-pushed tags. It also keeps the last outcome of each repository, policy and
+automation (:mod:`imagebot.model.status`), written by the pipeline and read by ``imagebot status``.
+One connection per thread; WAL mode lets readers and writers coexist.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from imagebot.errors import ConfigError
-from imagebot.model.ids import Digest, Tag
+from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.scans import TagRecord
+from imagebot.model.status import AutomationStatus, PolicyStatus, RepositoryStatus, Status
 
 __all__ = ["StateStore", "TagRecord"]
 
@@ -29,7 +32,40 @@ CREATE TABLE IF NOT EXISTS tags (
     last_digest  TEXT,
     PRIMARY KEY (repository, tag)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS repository_status (
+    key          TEXT PRIMARY KEY,
+    image        TEXT NOT NULL,
+    scanned_at   TEXT NOT NULL,
+    tag_count    INTEGER,
+    error        TEXT,
+    last_success TEXT
+);
+CREATE TABLE IF NOT EXISTS policy_status (
+    key          TEXT PRIMARY KEY,
+    evaluated_at TEXT NOT NULL,
+    latest       TEXT,
+    reason       TEXT NOT NULL,
+    held_back    TEXT NOT NULL,
+    error        TEXT
+);
+CREATE TABLE IF NOT EXISTS automation_status (
+    key               TEXT PRIMARY KEY,
+    ran_at            TEXT NOT NULL,
+    error             TEXT,
+    last_commit       TEXT,
+    last_pull_request TEXT,
+    last_change_at    TEXT
+);
 """
+
+
+def _key(text: str) -> ObjectKey:
+    namespace, _, name = text.partition("/")
+    return ObjectKey(namespace, name)
+
+
+def _time(text: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(text) if text else None
 
 
 class StateStore:
@@ -40,12 +76,13 @@ class StateStore:
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            # a busy writer in another thread (the scheduler's jobs) is waited for, not an error
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: no fsync per transaction; a crash loses at most the last scans'
             # first-seen records, which the next scan writes again
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"state store {self.path}: {exc} (choose another --state path)") from None
 
@@ -144,6 +181,68 @@ class StateStore:
                 new_digests,
             )
         return records
+
+    # -- what `imagebot status` shows ------------------------------------------------------------
+
+    def record_repositories(self, statuses: Iterable[RepositoryStatus]) -> None:
+        """The latest scan of each repository; a failed scan keeps the last good tag count."""
+        rows = [
+            (str(s.key), s.image, s.scanned_at.isoformat(), s.tag_count, s.error,
+             s.last_success.isoformat() if s.last_success else None)
+            for s in statuses
+        ]
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO repository_status VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "image = excluded.image, scanned_at = excluded.scanned_at, "
+                "tag_count = COALESCE(excluded.tag_count, tag_count), error = excluded.error, "
+                "last_success = COALESCE(excluded.last_success, last_success)",
+                rows,
+            )
+
+    def record_policies(self, statuses: Iterable[PolicyStatus]) -> None:
+        rows = [
+            (str(s.key), s.evaluated_at.isoformat(), s.latest, s.reason, "\n".join(s.held_back), s.error)
+            for s in statuses
+        ]
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO policy_status VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def record_automation(self, status: AutomationStatus) -> None:
+        """The latest run of an automation; a run that changed nothing keeps the last commit."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO automation_status VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "ran_at = excluded.ran_at, error = excluded.error, "
+                "last_commit = COALESCE(excluded.last_commit, last_commit), "
+                "last_pull_request = COALESCE(excluded.last_pull_request, last_pull_request), "
+                "last_change_at = COALESCE(excluded.last_change_at, last_change_at)",
+                (str(status.key), status.ran_at.isoformat(), status.error, status.last_commit,
+                 status.last_pull_request,
+                 status.last_change_at.isoformat() if status.last_change_at else None),
+            )
+
+    def status(self) -> Status:
+        """Everything recorded, sorted by key."""
+        repositories = tuple(
+            RepositoryStatus(_key(key), image, datetime.datetime.fromisoformat(scanned), count, error,
+                             _time(success))
+            for key, image, scanned, count, error, success in self._db.execute(
+                "SELECT * FROM repository_status ORDER BY key")
+        )
+        policies = tuple(
+            PolicyStatus(_key(key), datetime.datetime.fromisoformat(when), latest, reason,
+                         tuple(held.splitlines()), error)
+            for key, when, latest, reason, held, error in self._db.execute(
+                "SELECT * FROM policy_status ORDER BY key")
+        )
+        automations = tuple(
+            AutomationStatus(_key(key), datetime.datetime.fromisoformat(ran), error, commit, pr,
+                             _time(changed))
+            for key, ran, error, commit, pr, changed in self._db.execute(
+                "SELECT * FROM automation_status ORDER BY key")
+        )
+        return Status(repositories, policies, automations)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -7,7 +7,8 @@ import os
 import pytest
 
 _AMBIENT = ("GITHUB_TOKEN", "GITHUB_ACTIONS", "KUBECONFIG", "DOCKER_CONFIG", "DOCKER_AUTH_CONFIG",
-            "REGISTRY_AUTH_FILE", "XDG_STATE_HOME")
+            "REGISTRY_AUTH_FILE", "XDG_STATE_HOME",
+            "JOB_COMPLETION_INDEX", "IMAGEBOT_SHARD_COUNT")
 
 
 @pytest.fixture(autouse=True)

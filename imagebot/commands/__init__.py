@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "sync": "render Argo CD Applications / Flux Kustomizations from Git and apply them to a cluster",
     "action": "run as a GitHub Actions step (the entrypoint of action.yml)",
     "health": "assess live Kubernetes objects saved with 'kubectl get -o yaml', offline",
+    "serve": "run as a service: scheduled scans and updates, webhooks, /metrics",
+    "status": "show the last scan, selection and commit of everything, from the state store",
 }
 """Command name → one-line help, in pipeline order."""
 

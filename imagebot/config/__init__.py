@@ -11,10 +11,18 @@ from imagebot.config._home import home
 from imagebot.config._keychain import Keychain
 from imagebot.config._loader import Config, load
 from imagebot.config._secrets import DEFAULT_SECRETS_DIR, SecretStore, secret_env_name
+from imagebot.config._shard import (
+    SHARD_COUNT_VARIABLE,
+    SHARD_INDEX_VARIABLE,
+    parse_shard,
+    shard_from_environment,
+)
 
 __all__ = [
     "DEFAULT_SECRETS_DIR",
     "MODES",
+    "SHARD_COUNT_VARIABLE",
+    "SHARD_INDEX_VARIABLE",
     "ActionEnvironment",
     "Config",
     "Keychain",
@@ -25,6 +33,8 @@ __all__ = [
     "home",
     "load",
     "parse_duration",
+    "parse_shard",
     "secret_env_name",
+    "shard_from_environment",
     "signing_key",
 ]

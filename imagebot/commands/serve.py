@@ -1,0 +1,95 @@
+"""Run as a long-lived service: scan each ImageRepository and run each ImageUpdateAutomation at
+its spec.interval, and react at once to registry webhooks.
+
+A scan that finds new tags (or digests) runs the automations using that repository right away.
+Jobs never overlap themselves; a failing job backs off (temporary errors briefly, errors that need
+a human for longer) and never stops the service. Suspended objects are skipped. The --config
+directory is re-read when a file changes (or on SIGHUP); a configuration that does not load is
+reported and the previous one keeps running. SIGTERM (or Ctrl-C) stops taking jobs, lets a
+running push finish — a run that has not pushed yet is abandoned — and exits within --grace
+seconds. See docs/serve.md.
+
+examples:
+  imagebot serve --config policies/ --listen 0.0.0.0:8080
+  imagebot serve --config /cfg --state /data/state.db --workdir /data/git --shard 0/2
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from imagebot import schedule
+from imagebot.commands.scan import _mirrors, add_config_options, state_path
+from imagebot.commands.shard import add_shard_option, shard_from
+
+logger = logging.getLogger("imagebot.serve")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_config_options(parser)
+    parser.add_argument("--workdir", type=Path, default=None, metavar="DIR",
+                        help="where clones are kept and reused (default: .imagebot/git/<repository>)")
+    parser.add_argument("--workers", type=int, default=4, metavar="N",
+                        help="jobs (scans, automations) running at once (default: 4)")
+    parser.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
+                        help="on SIGTERM, how long running jobs may take to finish (default: 30)")
+    parser.add_argument("--watch", type=float, default=5.0, metavar="SECONDS",
+                        help="check --config for changes this often; 0 only on SIGHUP (default: 5)")
+    add_shard_option(parser)
+
+
+def settings_from(args: argparse.Namespace) -> schedule.ServeSettings:
+    return schedule.ServeSettings(
+        config_path=args.config, secrets_dir=args.secrets_dir, state_path=state_path(args),
+        workdir=args.workdir,
+        workers=args.workers, grace=args.grace, watch=args.watch, mirrors=_mirrors(args.mirror),
+        shard=shard_from(args),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    service = schedule.Service(settings_from(args))
+    stop = threading.Event()
+    hangup = threading.Event()
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    def on_hangup(signum: int, frame: FrameType | None) -> None:
+        hangup.set()
+        stop.set()  # wake the loop; it tells the two apart
+
+    service.start()  # a configuration that does not load stops us here (exit 2)
+    previous = {sig: signal.signal(sig, handler) for sig, handler in (
+        (signal.SIGTERM, on_stop), (signal.SIGINT, on_stop), (signal.SIGHUP, on_hangup))}
+    logger.info("imagebot serve started (%d jobs)", len(service.scheduled()))
+    try:
+        while True:
+            stop.wait()
+            if hangup.is_set():
+                hangup.clear()
+                stop.clear()
+                service.reload()
+                continue
+            break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        clean = service.stop()
+    if not clean:
+        # a job is still running past --grace: leave without waiting for its thread (files are
+        # replaced atomically and a push either lands whole or not at all on the remote)
+        logger.error("grace period over; exiting with jobs still running")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(1)
+    logger.info("imagebot serve stopped")
+    return 0

@@ -1,0 +1,22 @@
+"""The long-running runtime (``imagebot serve``): scheduled scans and automations, webhooks in,
+metrics and events out. The only home of APScheduler; it sits between the commands and the
+pipeline, and every job it runs goes through :mod:`imagebot.pipeline`.
+"""
+
+from imagebot.schedule._jobs import PERMANENT, TEMPORARY, Clock, JobBook, JobState, Outcome
+from imagebot.schedule._service import Abandoned, Listener, ServeSettings, Service, automation_job, scan_job
+
+__all__ = [
+    "PERMANENT",
+    "TEMPORARY",
+    "Abandoned",
+    "Clock",
+    "JobBook",
+    "JobState",
+    "Listener",
+    "Outcome",
+    "ServeSettings",
+    "Service",
+    "automation_job",
+    "scan_job",
+]

@@ -1,0 +1,394 @@
+"""``imagebot serve``'s engine: APScheduler jobs for every ImageRepository and automation.
+
+Each ImageRepository is scanned at its ``interval`` (``pipeline.scan_repositories``) and each
+ImageUpdateAutomation runs at its ``interval`` (``pipeline.run`` for that one automation). A scan
+whose tags or digests changed — or one a webhook asked for — runs the automations whose policies
+use the repository right away, as Flux's automation controller reacts to a changed ImagePolicy.
+Jobs never overlap themselves, back off on failure (:class:`~imagebot.schedule._jobs.JobBook`),
+and run on a small thread pool; automations sharing a git clone take turns. The configuration
+directory is watched (and re-read on :meth:`Service.reload`, which SIGHUP calls); a new
+configuration that does not load keeps the old one running. Called by the ``serve`` command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from imagebot import config, pipeline, policy
+from imagebot.errors import ConfigError, ImagebotError, PermanentError, TemporaryError
+from imagebot.model import flux
+from imagebot.model.ids import ObjectKey
+from imagebot.model.scans import ScanResult
+from imagebot.schedule._jobs import Clock, JobBook, Outcome
+from imagebot.state import StateStore
+
+__all__ = ["Abandoned", "Listener", "ServeSettings", "Service", "automation_job", "scan_job"]
+
+logger = logging.getLogger("imagebot.schedule")
+
+DEFAULT_AUTOMATION_INTERVAL = datetime.timedelta(minutes=5)
+
+
+class Abandoned(TemporaryError):
+    """The service is stopping: the run was abandoned before it pushed anything."""
+
+
+def scan_job(key: ObjectKey) -> str:
+    return f"scan:{key}"
+
+
+def automation_job(key: ObjectKey) -> str:
+    return f"automation:{key}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """What ``imagebot serve`` was started with (its flags)."""
+
+    config_path: Path
+    secrets_dir: Path = config.DEFAULT_SECRETS_DIR
+    state_path: Path = Path("state.db")
+    workdir: Path | None = None
+    """Where clones are kept (default: ``.imagebot/git/<repository>``)."""
+    workers: int = 4
+    """Jobs running at once (scans and automations)."""
+    grace: float = 30.0
+    """Seconds a stop waits for running jobs before abandoning them."""
+    debounce: float = 1.0
+    """Webhooks for one repository within this many seconds trigger one scan."""
+    watch: float = 5.0
+    """How often (seconds) the configuration directory is checked for changes; 0: never."""
+    mirrors: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    shard: tuple[int, int] | None = None
+    """``(index, count)``: run only this shard's automations (``pipeline.shard_of``)."""
+
+
+class Listener(Protocol):
+    """Told what the jobs did (metrics, outgoing events); must not raise."""
+
+    def scanned(self, result: ScanResult, seconds: float) -> None: ...
+
+    def automation_ran(self, automation: ObjectKey, report: pipeline.RunReport | None,
+                       error: BaseException | None, seconds: float) -> None: ...
+
+    def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None: ...
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
+                                                     if p.suffix in (".yaml", ".yml"))
+        for file in files:
+            stat = file.stat()
+            digest.update(f"{file}\0{stat.st_mtime_ns}\0{stat.st_size}\n".encode())
+    except OSError as exc:
+        digest.update(str(exc).encode())
+    return digest.hexdigest()
+
+
+def _tags_fingerprint(result: ScanResult) -> str | None:
+    if result.tags is None:
+        return None
+    digest = hashlib.sha256()
+    for tag in sorted(result.tags.tags):
+        digest.update(f"{tag}\0{result.tags.digests.get(tag, '')}\n".encode())
+    return digest.hexdigest()
+
+
+class Service:
+    """``Service(settings).start()`` … ``service.stop()``; jobs run on APScheduler's thread pool."""
+
+    def __init__(
+        self,
+        settings: ServeSettings,
+        *,
+        clock: Clock | None = None,
+        listeners: Sequence[Listener] = (),
+        book: JobBook | None = None,
+    ) -> None:
+        self.settings = settings
+        self._listeners = list(listeners)
+        self.book = book or (JobBook(clock=clock, on_finish=self._finished) if clock is not None
+                             else JobBook(on_finish=self._finished))
+        self._cfg: config.Config | None = None
+        self._config_fingerprint = ""
+        self.config_error: str | None = None
+        self.state_error: str | None = None
+        self._secrets = config.SecretStore(settings.secrets_dir)
+        self._git_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._seen: dict[ObjectKey, str | None] = {}
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=max(1, settings.workers))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=datetime.UTC,
+        )
+        self._started = False
+
+    # -- the configuration --------------------------------------------------------------------
+
+    @property
+    def cfg(self) -> config.Config:
+        if self._cfg is None:
+            raise ConfigError("no configuration loaded")
+        return self._cfg
+
+    def _load(self) -> config.Config:
+        loaded = config.load(self.settings.config_path)
+        if self.settings.mirrors:
+            registries = dataclasses.replace(
+                loaded.registries, mirrors={**loaded.registries.mirrors, **self.settings.mirrors})
+            loaded = dataclasses.replace(loaded, registries=registries)
+        for automation in loaded.automations.values():
+            for spec in pipeline.policies_for(loaded, automation):
+                policy.validate(spec)  # a bad range or regex is a config error too
+        return loaded
+
+    def reload(self) -> bool:
+        """Re-read the configuration; on an error keep the running one (and say why)."""
+        fingerprint = _fingerprint(self.settings.config_path)
+        try:
+            loaded = self._load()
+        except ConfigError as exc:
+            self._config_fingerprint = fingerprint
+            self.config_error = str(exc)
+            logger.error("configuration not reloaded, still running the previous one: %s", exc)
+            return False
+        self._config_fingerprint = fingerprint
+        self.config_error = None
+        self._cfg = loaded
+        self.book.forgive()  # a human changed something: failed jobs may work now
+        if self._started:
+            self._schedule(loaded)
+        logger.info("configuration loaded: %d ImageRepositories, %d ImageUpdateAutomations",
+                    len(loaded.image_repositories), len(self.automations(loaded)))
+        return True
+
+    def check_config(self) -> None:
+        """Reload when a file under the configuration path changed (the watch job)."""
+        if _fingerprint(self.settings.config_path) != self._config_fingerprint:
+            self.reload()
+
+    def automations(self, cfg: config.Config) -> list[flux.ImageUpdateAutomation]:
+        chosen = [a for _, a in sorted(cfg.automations.items()) if not a.suspend]
+        if self.settings.shard is not None:
+            index, count = self.settings.shard
+            chosen = [a for a in chosen if pipeline.shard_of(a.key, count) == index]
+        return chosen
+
+    def repositories(self, cfg: config.Config) -> list[flux.ImageRepository]:
+        """The repositories to scan: not suspended, and (when sharded) used by this shard."""
+        repositories = [r for _, r in sorted(cfg.image_repositories.items()) if not r.suspend]
+        if self.settings.shard is not None:
+            wanted = {p.repository for a in self.automations(cfg) for p in pipeline.policies_for(cfg, a)}
+            repositories = [r for r in repositories if r.key in wanted]
+        return repositories
+
+    # -- starting and stopping ----------------------------------------------------------------
+
+    def start(self, *, paused: bool = False) -> None:
+        """Load the configuration (a ``ConfigError`` here stops the start), open the state store,
+        and schedule every job, each due right away (``paused``: scheduled, none run — tests)."""
+        self._cfg = self._load()
+        self._config_fingerprint = _fingerprint(self.settings.config_path)
+        with StateStore(self.settings.state_path):
+            pass  # opens (and creates) it: a store that cannot open is a start-up error
+        self._scheduler.start(paused=paused)
+        self._started = True
+        self._schedule(self._cfg)
+        if self.settings.watch > 0:
+            self._scheduler.add_job(self.check_config, IntervalTrigger(seconds=self.settings.watch),
+                                    id="watch-config")
+
+    @property
+    def ready(self) -> bool:
+        """Configuration loaded and state store usable (``/readyz``)."""
+        if self._cfg is None or not self._started or self.book.stopping:
+            return False
+        try:
+            with StateStore(self.settings.state_path):
+                self.state_error = None
+        except ConfigError as exc:
+            self.state_error = str(exc)
+            return False
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._started and self._scheduler.running
+
+    def stop(self, grace: float | None = None) -> bool:
+        """Take no more jobs, let running ones finish (an automation that has not pushed yet
+        abandons its run); ``False`` if some job was still running after ``grace`` seconds."""
+        self.book.stop()
+        if self._started and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        finished = self.book.wait_idle(self.settings.grace if grace is None else grace)
+        if not finished:
+            logger.warning("stopping with jobs still running: %s", ", ".join(self.book.running()))
+        return finished
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def _schedule(self, cfg: config.Config) -> None:
+        wanted: dict[str, tuple[Callable[..., object], ObjectKey, datetime.timedelta]] = {}
+        for repo in self.repositories(cfg):
+            wanted[scan_job(repo.key)] = (self.scan, repo.key, repo.interval)
+        for automation in self.automations(cfg):
+            interval = automation.interval or DEFAULT_AUTOMATION_INTERVAL
+            wanted[automation_job(automation.key)] = (self.run_automation, automation.key, interval)
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(("scan:", "automation:")) and job.id not in wanted:
+                job.remove()
+                logger.info("%s: no longer scheduled", job.id)
+        now = datetime.datetime.now(datetime.UTC)
+        for job_id, (func, key, interval) in wanted.items():
+            seconds = max(interval.total_seconds(), 1.0)
+            existing = self._scheduler.get_job(job_id)
+            if existing is not None:
+                trigger = existing.trigger
+                if isinstance(trigger, IntervalTrigger) and trigger.interval.total_seconds() == seconds:
+                    continue
+                existing.remove()
+            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), args=[key], id=job_id,
+                                    next_run_time=now)
+
+    def interval_of(self, job_id: str) -> datetime.timedelta | None:
+        """The interval a job is scheduled at (``None``: not scheduled)."""
+        job = self._scheduler.get_job(job_id)
+        if job is None or not isinstance(job.trigger, IntervalTrigger):
+            return None
+        interval: datetime.timedelta = job.trigger.interval
+        return interval
+
+    def scheduled(self) -> list[str]:
+        return sorted(j.id for j in self._scheduler.get_jobs() if j.id.startswith(("scan:", "automation:")))
+
+    def trigger_scan(self, keys: Iterable[ObjectKey]) -> list[ObjectKey]:
+        """Scan these repositories soon (after the debounce); triggers already pending coalesce.
+
+        Returns the repositories newly queued.
+        """
+        queued: list[ObjectKey] = []
+        when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=self.settings.debounce)
+        for key in keys:
+            if self.book.stopping:
+                break
+            try:
+                self._scheduler.add_job(self.scan, DateTrigger(when), args=[key], kwargs={"forced": True},
+                                        id=f"hook:{key}")
+            except ConflictingIdError:
+                logger.debug("%s: a scan is already queued; coalesced", key)
+                continue
+            queued.append(key)
+        return queued
+
+    def _trigger_automations(self, repository: ObjectKey, *, forced: bool) -> None:
+        cfg = self.cfg
+        for automation in self.automations(cfg):
+            if any(p.repository == repository for p in pipeline.policies_for(cfg, automation)):
+                try:
+                    self._scheduler.add_job(self.run_automation, args=[automation.key],
+                                            kwargs={"forced": forced}, id=f"after-scan:{automation.key}")
+                except ConflictingIdError:
+                    pass  # one is queued already; it will see this scan too
+                except JobLookupError:  # pragma: no cover - the scheduler is shutting down
+                    pass
+
+    def scan(self, key: ObjectKey, *, forced: bool = False) -> Outcome:
+        """The scan job of one ImageRepository."""
+        changed: list[bool] = []
+
+        def work() -> None:
+            cfg = self.cfg
+            repo = cfg.image_repositories.get(key)
+            if repo is None or repo.suspend:
+                return
+            with StateStore(self.settings.state_path) as store:
+                started = datetime.datetime.now(datetime.UTC)
+                result = pipeline.scan_repositories(cfg, [repo], secrets=self._secrets, state=store)[key]
+            seconds = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
+            for listener in self._listeners:
+                listener.scanned(result, seconds)
+            if result.error is not None:
+                raise (TemporaryError(result.error, delay=0) if result.retryable
+                       else PermanentError(result.error))
+            fingerprint = _tags_fingerprint(result)
+            changed.append(self._seen.get(key) != fingerprint)
+            self._seen[key] = fingerprint
+
+        outcome = self.book.run(scan_job(key), work, force=forced)
+        if outcome == "ok" and (forced or any(changed)):
+            self._trigger_automations(key, forced=forced)
+        return outcome
+
+    def _git_lock(self, automation: flux.ImageUpdateAutomation) -> threading.Lock:
+        repository = self.cfg.git_repositories.get(automation.source)
+        name = repository.url if repository is not None else str(automation.source)
+        with self._locks_guard:
+            return self._git_locks.setdefault(name, threading.Lock())
+
+    def _before_push(self) -> None:
+        if self.book.stopping:
+            raise Abandoned("imagebot is stopping: run abandoned before pushing")
+
+    def run_automation(self, key: ObjectKey, *, forced: bool = False) -> Outcome:
+        """The job of one ImageUpdateAutomation: ``pipeline.run`` for it alone."""
+
+        def work() -> None:
+            cfg = self.cfg
+            automation = cfg.automations.get(key)
+            if automation is None or automation.suspend:
+                return
+            started = datetime.datetime.now(datetime.UTC)
+            report: pipeline.RunReport | None = None
+            error: BaseException | None = None
+            try:
+                with self._git_lock(automation), StateStore(self.settings.state_path) as store:
+                    report = pipeline.run(
+                        cfg, secrets=self._secrets, state=store, automations=[automation],
+                        options=pipeline.RunOptions(workdir=self.settings.workdir,
+                                                    before_push=self._before_push),
+                    )
+                error = _failure(report)
+            except ImagebotError as exc:
+                error = exc
+            seconds = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
+            for listener in self._listeners:
+                listener.automation_ran(key, report, error, seconds)
+            if error is not None:
+                raise error
+
+        return self.book.run(automation_job(key), work, force=forced)
+
+    def _finished(self, job: str, outcome: Outcome, seconds: float, error: BaseException | None) -> None:
+        for listener in self._listeners:
+            listener.job_finished(job, outcome, seconds)
+
+
+def _failure(report: pipeline.RunReport) -> ImagebotError | None:
+    """The error a run's failures amount to: temporary only if every one of them is."""
+    if not report.failures and not any(r.changes.errors for r in report.automations):
+        return None
+    scans_temporary = all(r.retryable for r in report.scans.values() if r.error)
+    errors_temporary = all(isinstance(e, TemporaryError) for e in report.errors)
+    message = "; ".join(str(f) for f in report.failures) or "; ".join(
+        str(p) for r in report.automations for p in r.changes.errors)
+    if scans_temporary and errors_temporary and not any(r.changes.errors for r in report.automations):
+        delays = [e.delay for e in report.errors if isinstance(e, TemporaryError)]
+        return TemporaryError(message, delay=max(delays, default=0.0))
+    return PermanentError(message)
