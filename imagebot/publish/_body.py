@@ -80,15 +80,14 @@ def _table(data: TemplateData) -> str:
 def _row(line: ImageLine, update: ImageUpdate | None) -> str:
     selection = update.selection if update else None
     image = _code(line.image)
-    source = update.source if update else None
-    if source and source.startswith(("https://", "http://")):
-        image = f"[{image}]({_url(source)})"
+    if update is not None and update.source is not None:  # a checked URL (_summary.safe_url)
+        image = f"[{image}]({update.source})"
     change = f"{_code(line.old)} → {_code(line.new)}"
     if line.field in ("name", "digest"):
         change += f" ({line.field})"
     if selection is not None and selection.downgrade:
         change += " ⚠️ **downgrade**"
-    policy, why = _code(str(line.policy)), _cell(_why(selection))
+    policy, why = _code(str(line.policy)), _text(_why(selection))
     return f"| {image} | {_code(line.file)} | {change} | {policy} | {why} |"
 
 
@@ -121,8 +120,9 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
-def _url(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+def _text(text: str) -> str:
+    # a table cell outside a code span: no HTML either
+    return _cell(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cap(body: str) -> str:

@@ -9,13 +9,14 @@ Used by :mod:`imagebot.publish._templatedata` (``images`` in templates) and
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 
 from imagebot.model.changes import ChangeSet, FieldChange
 from imagebot.model.ids import ObjectKey
 from imagebot.model.selections import Selection
 
-__all__ = ["ImageLine", "ImageUpdate", "image_lines", "image_updates", "split_ref"]
+__all__ = ["ImageLine", "ImageUpdate", "image_lines", "image_updates", "safe_url", "split_ref"]
 
 _FIELDS = ("tag", "name", "digest")
 
@@ -48,7 +49,8 @@ class ImageUpdate:
     files: tuple[str, ...]
     selection: Selection | None = None
     source: str | None = None
-    """The image's source repository (OCI ``org.opencontainers.image.source``), when known."""
+    """The image's source repository (OCI ``org.opencontainers.image.source``), when known and a
+    plain http(s) URL (:func:`safe_url`): registry-controlled text never reaches a body otherwise."""
 
     @property
     def old(self) -> str:
@@ -125,6 +127,7 @@ def image_updates(
         source = sources.get(image)
         if source is None and selection is not None:
             source = sources.get(selection.repo.name) or sources.get(selection.repo.canonical)
+        source = safe_url(source) if source is not None else None
         updates.append(ImageUpdate(
             policy=policy,
             image=image,
@@ -135,3 +138,14 @@ def image_updates(
             source=source,
         ))
     return tuple(sorted(updates, key=lambda u: (u.image, u.policy)))
+
+
+# registry-controlled text (the source label) is kept only when it is a plain http(s) URL: a host,
+# an optional port and a path with no whitespace, quotes, brackets, parentheses or HTML
+_SAFE_URL = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?"
+                       r"(?:/[A-Za-z0-9._~!$&*+,;=:@%/?#-]*)?")
+
+
+def safe_url(text: str) -> str | None:
+    """``text`` when it is a plain ``http(s)://`` URL safe to put in a Markdown link, else None."""
+    return text if len(text) <= 2048 and _SAFE_URL.fullmatch(text) else None
