@@ -56,6 +56,11 @@ def _execute(
     return run_command.execute(args, dry_run=dry_run)
 
 
+def _command_data(text: str) -> str:
+    """``text`` as the data of a workflow command (``::error::…``): one line, ``%`` escaped."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -128,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     code = run_command.show(reports, failures, as_json_output=False, dry_run=env.mode == "plan",
                             diff=env.mode == "plan")
     for failure in failures:
-        print(f"::error title=imagebot::{_cell(str(failure))}")
+        print(f"::error title=imagebot::{_command_data(str(failure))}")
     _append(env.output, _output_lines(outputs(env, reports)))
     _append(env.step_summary, summary_markdown(env, reports, failures))
     return code

@@ -160,6 +160,35 @@ spec:
         github.stop()
 
 
+def test_a_failed_repository_fails_the_step_with_an_annotation_and_the_others_still_run(
+    tmp_path: Path, image: str, registry_anonymous: RegistryServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gone = f"""apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: gone, namespace: flux-system}}
+spec: {{image: {registry_anonymous.host}/no/such-repository, interval: 5m}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: gone, namespace: flux-system}}
+spec:
+  imageRepositoryRef: {{name: gone}}
+  policy: {{semver: {{range: '>=1.0.0'}}}}
+"""
+    runner = Runner(tmp_path, image, monkeypatch, extra=gone)
+
+    code, out, _ = action(capsys, monkeypatch, "commit", "--automation flux-system/apps")
+
+    assert code == 1
+    assert len(runner.remote_log()) == 2  # flux-system/app's field was still updated and pushed
+    assert "::error title=imagebot::flux-system/gone: " in out
+    summary = runner.summary.read_text()
+    assert "### Failures\n\n- flux-system/gone: " in summary
+    assert "**summary: 1 automation: 1 committed; 1 image repository failed to scan**" in summary
+    assert runner.outputs()["changed"] == "true"
+
+
 @pytest.mark.parametrize(("variable", "value", "message", "in_summary"), [
     pytest.param("INPUT_MODE", "push", "input mode: 'push' is not one of commit, pull-request, plan", False,
                  id="mode"),

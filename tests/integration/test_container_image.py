@@ -4,7 +4,9 @@ Aspects: ``--version``; an unprivileged user (``Config.User`` set, ``id -u`` not
 ``make`` in the final image; OCI labels; ``imagebot scan --config /cfg`` with only a mounted
 configuration — no extra flags — against the real test registry on loopback, from ``/``, on a
 read-only root file system, its state landing in the declared volume; an unwritable
-``IMAGEBOT_HOME`` is one clear configuration error (exit 2), not a traceback.
+``IMAGEBOT_HOME`` is one clear configuration error (exit 2), not a traceback; ``imagebot action``
+with the mounts and variables a runner gives a Docker container action commits in the mounted
+checkout and writes the output and summary files.
 
 The image is built once per session (per xdist worker) by the ``image`` fixture:
 ``scripts/container-base`` makes (once, cached) a Debian base image with debootstrap, since no
@@ -19,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +29,8 @@ from pathlib import Path
 import pytest
 
 from imagebot import __version__
+from testing.gitops import manifest, write_policies
+from testing.gitrepos import git, git_env, make_bare
 from testing.podman import ROOT, STORE, make_base, podman, run_image
 from testing.registry import RegistryServer
 
@@ -125,3 +130,46 @@ def test_an_unwritable_home_is_one_clear_error(image: str, tmp_path: Path) -> No
         "imagebot: configuration error: imagebot's home /opt/state ($IMAGEBOT_HOME) is not writable: "
         "read-only file system; set IMAGEBOT_HOME to a writable directory (or pass --state and --workdir)\n"
     )
+
+
+def test_the_action_in_the_image_commits_in_the_mounted_workspace(
+    image: str, tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[str], str]
+) -> None:
+    # the mounts and variables a runner gives a Docker container action; the checkout belongs
+    # to the runner's user (uid 1001 on GitHub-hosted runners), as the image's user is
+    name = repo("org/app")
+    registry_anonymous.push_tags(name, ["1.0.0", "1.1.0"])
+    image_name = f"{registry_anonymous.host}/{name}"
+    env = git_env(tmp_path / "git-home")
+    bare = make_bare(tmp_path / "remote" / "gitops.git", {"apps/app.yaml": manifest(image_name)}, env=env)
+    workspace = tmp_path / "workspace"
+    git("clone", "-q", str(bare), str(workspace), cwd=tmp_path, env=env)
+    git("remote", "set-url", "origin", "/remote/gitops.git", cwd=workspace, env=env)  # as mounted
+    write_policies(workspace / "flux", image=image_name, automations={"apps": "/remote/gitops.git"})
+    commands = tmp_path / "file_commands"
+    commands.mkdir()
+    (commands / "output").touch()
+    (commands / "summary").touch()
+    for path in (tmp_path / "remote", workspace, commands):
+        subprocess.run(["chown", "-R", "1001:1001", str(path)], check=True)
+    flags = [
+        "--volume", f"{workspace}:/github/workspace", "--volume", f"{commands}:/github/file_commands",
+        "--volume", f"{tmp_path / 'remote'}:/remote", "--workdir", "/github/workspace",
+        "--env", "GITHUB_ACTIONS=true", "--env", "GITHUB_WORKSPACE=/github/workspace",
+        "--env", "GITHUB_OUTPUT=/github/file_commands/output",
+        "--env", "GITHUB_STEP_SUMMARY=/github/file_commands/summary",
+        "--env", "GITHUB_EVENT_NAME=workflow_dispatch", "--env", "INPUT_CONFIG=flux",
+        "--env", "INPUT_MODE=commit", "--env", "INPUT_EXTRA_ARGS=", "--env", "INPUT_TOKEN=",
+    ]
+
+    done = run_image(image, "action", flags=flags)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    trusted = ("-c", "safe.directory=*")  # the remote now belongs to uid 1001, as the push left it
+    assert len(git(*trusted, "log", "--format=%s", "main", cwd=bare, env=env).splitlines()) == 2
+    assert f"{image_name}:1.1.0" in git(*trusted, "show", "main:apps/app.yaml", cwd=bare, env=env)
+    assert f"{image_name}:1.1.0" in (workspace / "apps" / "app.yaml").read_text()  # in place
+    head = git(*trusted, "rev-parse", "main", cwd=bare, env=env).strip()
+    assert f"commit={head}\n" in (commands / "output").read_text()
+    assert "changed=true\n" in (commands / "output").read_text()
+    assert "| flux-system/app | `1.0.0` | `1.1.0` |" in (commands / "summary").read_text()
