@@ -507,6 +507,8 @@ class RunOptions:
     """The run's clock (cooldowns, first-seen times); default: now."""
     before_push: Callable[[], None] | None = None
     """Called right before each push (see :class:`AutomationOptions`)."""
+    observe: scan.RequestObserver | None = None
+    """Told about every registry request of the scan (the service's metrics)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -564,7 +566,8 @@ def run(
     # the scan lists tags; digests are looked up for the few tags the policies select (issue 9:
     # a first run used to HEAD every tag of every repository and time out)
     scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
-                     options=scan.ScanOptions(digests="all" if options.digests == "all" else "none"))
+                     options=scan.ScanOptions(digests="all" if options.digests == "all" else "none",
+                                              observe=options.observe))
     failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
     record_scans(state, scans.values(), now=now)
 

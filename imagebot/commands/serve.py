@@ -25,9 +25,10 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from imagebot import schedule
+from imagebot import config, schedule
 from imagebot.commands.scan import _mirrors, add_config_options, state_path
 from imagebot.commands.shard import add_shard_option, shard_from
+from imagebot.errors import ConfigError
 
 logger = logging.getLogger("imagebot.serve")
 
@@ -40,6 +41,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="jobs (scans, automations) running at once (default: 4)")
     parser.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
                         help="on SIGTERM, how long running jobs may take to finish (default: 30)")
+    parser.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT",
+                        help="address of /healthz, /readyz, /metrics and the webhook receivers "
+                             "(default: 0.0.0.0:8080; port 0 picks a free one)")
+    parser.add_argument("--debounce", type=float, default=0.25, metavar="SECONDS",
+                        help="webhooks for one repository within this time trigger one scan "
+                             "(default: 0.25; more arriving while it runs make it run once more)")
     parser.add_argument("--watch", type=float, default=5.0, metavar="SECONDS",
                         help="check --config for changes this often; 0 only on SIGHUP (default: 5)")
     add_shard_option(parser)
@@ -49,13 +56,29 @@ def settings_from(args: argparse.Namespace) -> schedule.ServeSettings:
     return schedule.ServeSettings(
         config_path=args.config, secrets_dir=args.secrets_dir, state_path=state_path(args),
         workdir=args.workdir,
-        workers=args.workers, grace=args.grace, watch=args.watch, mirrors=_mirrors(args.mirror),
+        workers=args.workers, grace=args.grace, watch=args.watch, debounce=args.debounce,
+        mirrors=_mirrors(args.mirror),
         shard=shard_from(args),
     )
 
 
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"--listen {text!r}: expected HOST:PORT, e.g. 0.0.0.0:8080")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
 def run(args: argparse.Namespace) -> int:
-    service = schedule.Service(settings_from(args))
+    settings = settings_from(args)
+    metrics = schedule.Metrics()
+    service = schedule.Service(settings, listeners=[metrics])
+    secrets = config.SecretStore(settings.secrets_dir)
+    notifier = schedule.Notifier(
+        lambda: service.cfg, secrets,
+        on_sent=lambda p, ok: metrics.events.labels(str(p), "sent" if ok else "dropped").inc(),
+    )
+    service.add_listener(notifier)
     stop = threading.Event()
     hangup = threading.Event()
 
@@ -67,7 +90,16 @@ def run(args: argparse.Namespace) -> int:
         hangup.set()
         stop.set()  # wake the loop; it tells the two apart
 
+    address = _address(args.listen)
     service.start()  # a configuration that does not load stops us here (exit 2)
+    try:
+        server = schedule.HTTPServer(address, service=service, metrics=metrics, secrets=secrets).start()
+    except OSError as exc:
+        service.stop(0)
+        raise ConfigError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+    logger.info("listening on %s:%d (/healthz /readyz /metrics /hook/...)", address[0], server.port)
+    for receiver, path in sorted(server.paths().items()):
+        logger.info("Receiver %s: POST %s", receiver, path)
     previous = {sig: signal.signal(sig, handler) for sig, handler in (
         (signal.SIGTERM, on_stop), (signal.SIGINT, on_stop), (signal.SIGHUP, on_hangup))}
     logger.info("imagebot serve started (%d jobs)", len(service.scheduled()))
@@ -84,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         clean = service.stop()
+        server.stop()
+        notifier.close()
     if not clean:
         # a job is still running past --grace: leave without waiting for its thread (files are
         # replaced atomically and a push either lands whole or not at all on the remote)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from imagebot import yamldoc
-from imagebot.config import _argo, _flux, _imagebot
+from imagebot.config import _argo, _flux, _imagebot, _notification
 from imagebot.config._fields import Fields
 from imagebot.errors import ConfigError
-from imagebot.model import argo, flux, ids
+from imagebot.model import argo, flux, ids, notification
 from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.registries import RegistrySettings
 
@@ -28,12 +28,14 @@ logger = logging.getLogger("imagebot.config")
 _IMAGE_GROUP = "image.toolkit.fluxcd.io"
 _SOURCE_GROUP = "source.toolkit.fluxcd.io"
 _KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
+_NOTIFICATION_GROUP = "notification.toolkit.fluxcd.io"
 _VERSIONS = {
     _KUSTOMIZE_GROUP: ("v1", "v1beta2"),
     _IMAGE_GROUP: ("v1", "v1beta2", "v1beta1"),
     _SOURCE_GROUP: ("v1", "v1beta2", "v1beta1"),
     "argoproj.io": ("v1alpha1",),
     "imagebot.dev": ("v1alpha1",),
+    _NOTIFICATION_GROUP: ("v1", "v1beta3", "v1beta2"),
 }
 
 
@@ -52,6 +54,11 @@ class Config:
     pull_requests: Mapping[ids.ObjectKey, PullRequestConfig] = dataclasses.field(default_factory=dict)
     """``PullRequest`` objects, keyed like the ImageUpdateAutomation they configure."""
     kustomizations: Mapping[ids.ObjectKey, flux.Kustomization] = dataclasses.field(default_factory=dict)
+    receivers: Mapping[ids.ObjectKey, notification.Receiver] = dataclasses.field(default_factory=dict)
+    """Flux ``Receiver`` objects: webhooks ``imagebot serve`` accepts."""
+    providers: Mapping[ids.ObjectKey, notification.Provider] = dataclasses.field(default_factory=dict)
+    alerts: Mapping[ids.ObjectKey, notification.Alert] = dataclasses.field(default_factory=dict)
+    """Flux ``Alert`` objects: which events ``imagebot serve`` posts to which ``Provider``."""
     """Flux ``Kustomization`` objects (sync units, like Applications)."""
 
 
@@ -98,6 +105,9 @@ _PARSERS: dict[tuple[str, str], Callable[[Fields], Any]] = {
     ("argoproj.io", "Application"): _argo.parse_application,
     ("argoproj.io", "ApplicationSet"): _argo.parse_application_set,
     ("imagebot.dev", "PullRequest"): _imagebot.parse_pull_request,
+    (_NOTIFICATION_GROUP, "Receiver"): _notification.parse_receiver,
+    (_NOTIFICATION_GROUP, "Provider"): _notification.parse_provider,
+    (_NOTIFICATION_GROUP, "Alert"): _notification.parse_alert,
 }
 
 
@@ -148,6 +158,9 @@ def load(path: Path | str, *, check_references: bool = True) -> Config:
         files=tuple(files),
         pull_requests=objects["PullRequest"],
         kustomizations=objects["Kustomization"],
+        receivers=objects["Receiver"],
+        providers=objects["Provider"],
+        alerts=objects["Alert"],
     )
 
 

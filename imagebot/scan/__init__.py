@@ -30,13 +30,16 @@ from imagebot.scan._http import RegistryHTTP, RetryPolicy
 from imagebot.scan._scanner import (
     CredentialLookup,
     DigestMode,
+    RequestObserver,
     ScanOptions,
     current_facts,
     remember,
     scan_repository,
 )
 
-__all__ = ["CredentialLookup", "DigestMode", "RetryPolicy", "ScanOptions", "refresh", "scan_all"]
+__all__ = [
+    "CredentialLookup", "DigestMode", "RequestObserver", "RetryPolicy", "ScanOptions", "refresh", "scan_all",
+]
 
 USER_AGENT = f"imagebot/{__version__} (+https://github.com/imagebot/imagebot)"
 
@@ -107,7 +110,7 @@ async def _scan_all(
         http = RegistryHTTP(
             client, max_connections=settings.max_connections_per_registry,
             deadline=settings.request_deadline, sleep=sleep or asyncio.sleep, clock=clock,
-            insecure_hosts=settings.insecure,
+            insecure_hosts=settings.insecure, observe=options.observe,
         )
 
         known: dict[str, frozenset[Tag]] = {}

@@ -99,8 +99,10 @@ class RegistryHTTP:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         insecure_hosts: frozenset[str] = frozenset(),
+        observe: Callable[[str, int | None, int | None], None] | None = None,
     ) -> None:
         self._client = client
+        self._observe = observe
         self._max_connections = max_connections
         self._deadline = deadline
         self._retry = retry
@@ -385,11 +387,19 @@ class RegistryHTTP:
 
     async def _send(self, method: str, url: str, host: str, headers: dict[str, str], cap: int,
                     *, follow_redirects: bool, deadline: float) -> _transport.Response:
-        response = await _transport.send(
-            self._client, method, url, host=host, headers=headers,
-            cap=max(cap, _ERROR_BODY_CAP) if method != "HEAD" else cap,
-            deadline=deadline, follow_redirects=follow_redirects, insecure_hosts=self._insecure_hosts,
-        )
+        try:
+            response = await _transport.send(
+                self._client, method, url, host=host, headers=headers,
+                cap=max(cap, _ERROR_BODY_CAP) if method != "HEAD" else cap,
+                deadline=deadline, follow_redirects=follow_redirects, insecure_hosts=self._insecure_hosts,
+            )
+        except errors.ImagebotError:
+            if self._observe is not None:
+                self._observe(host, None, None)
+            raise
+        if self._observe is not None:
+            self._observe(host, response.status,
+                          _ratelimit_value(response.headers.get("ratelimit-remaining")))
         if response.status < 400 and len(response.body) > cap:
             raise errors.RegistryProtocolError(f"registry {host}: answer exceeds the {cap}-byte limit")
         return response

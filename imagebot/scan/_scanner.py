@@ -39,6 +39,9 @@ _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 _SAMPLES = 3
 
 
+RequestObserver = Callable[[str, int | None, int | None], None]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ScanOptions:
     digests: DigestMode = "new"
@@ -47,6 +50,9 @@ class ScanOptions:
     """Digest look-ups per repository per run; the rest are resolved by later runs."""
     created: bool = False
     """Also read each newly resolved tag's creation time from its config blob (extra requests)."""
+    observe: RequestObserver | None = None
+    """Told ``(host, status, ratelimit-remaining)`` after every registry request (status
+    ``None``: no answer) — the service's metrics."""
 
 
 def _compile_exclusions(repo: flux.ImageRepository) -> list[patterns.Pattern]:

@@ -3,7 +3,11 @@ metrics and events out. The only home of APScheduler; it sits between the comman
 pipeline, and every job it runs goes through :mod:`imagebot.pipeline`.
 """
 
+from imagebot.schedule._events import Event, Notifier
+from imagebot.schedule._hooks import ReplayGuard, hook_path
+from imagebot.schedule._http import HTTPServer
 from imagebot.schedule._jobs import PERMANENT, TEMPORARY, Clock, JobBook, JobState, Outcome
+from imagebot.schedule._metrics import Metrics
 from imagebot.schedule._service import Abandoned, Listener, ServeSettings, Service, automation_job, scan_job
 
 __all__ = [
@@ -11,12 +15,18 @@ __all__ = [
     "TEMPORARY",
     "Abandoned",
     "Clock",
+    "Event",
+    "HTTPServer",
     "JobBook",
     "JobState",
     "Listener",
+    "Metrics",
+    "Notifier",
     "Outcome",
+    "ReplayGuard",
     "ServeSettings",
     "Service",
     "automation_job",
+    "hook_path",
     "scan_job",
 ]

@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from imagebot import config, pipeline, policy
+from imagebot import config, pipeline, policy, scan
 from imagebot.errors import ConfigError, ImagebotError, PermanentError, TemporaryError
 from imagebot.model import flux
 from imagebot.model.ids import ObjectKey
@@ -67,7 +68,7 @@ class ServeSettings:
     """Jobs running at once (scans and automations)."""
     grace: float = 30.0
     """Seconds a stop waits for running jobs before abandoning them."""
-    debounce: float = 1.0
+    debounce: float = 0.25
     """Webhooks for one repository within this many seconds trigger one scan."""
     watch: float = 5.0
     """How often (seconds) the configuration directory is checked for changes; 0: never."""
@@ -85,6 +86,12 @@ class Listener(Protocol):
                        error: BaseException | None, seconds: float) -> None: ...
 
     def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None: ...
+
+    def push_retried(self, automation: ObjectKey) -> None: ...
+
+    def config_reloaded(self, ok: bool) -> None: ...
+
+    def registry_request(self, host: str, status: int | None, remaining: int | None) -> None: ...
 
 
 def _fingerprint(path: Path) -> str:
@@ -167,11 +174,15 @@ class Service:
             self._config_fingerprint = fingerprint
             self.config_error = str(exc)
             logger.error("configuration not reloaded, still running the previous one: %s", exc)
+            for listener in self._listeners:
+                listener.config_reloaded(False)
             return False
         self._config_fingerprint = fingerprint
         self.config_error = None
         self._cfg = loaded
         self.book.forgive()  # a human changed something: failed jobs may work now
+        for listener in self._listeners:
+            listener.config_reloaded(True)
         if self._started:
             self._schedule(loaded)
         logger.info("configuration loaded: %d ImageRepositories, %d ImageUpdateAutomations",
@@ -275,6 +286,9 @@ class Service:
         interval: datetime.timedelta = job.trigger.interval
         return interval
 
+    def _scheduler_job_ids(self) -> list[str]:
+        return [j.id for j in self._scheduler.get_jobs()]
+
     def scheduled(self) -> list[str]:
         return sorted(j.id for j in self._scheduler.get_jobs() if j.id.startswith(("scan:", "automation:")))
 
@@ -309,6 +323,9 @@ class Service:
                 except JobLookupError:  # pragma: no cover - the scheduler is shutting down
                     pass
 
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
     def scan(self, key: ObjectKey, *, forced: bool = False) -> Outcome:
         """The scan job of one ImageRepository."""
         changed: list[bool] = []
@@ -320,7 +337,10 @@ class Service:
                 return
             with StateStore(self.settings.state_path) as store:
                 started = datetime.datetime.now(datetime.UTC)
-                result = pipeline.scan_repositories(cfg, [repo], secrets=self._secrets, state=store)[key]
+                result = pipeline.scan_repositories(
+                    cfg, [repo], secrets=self._secrets, state=store,
+                    options=scan.ScanOptions(digests="none", observe=self._observe),
+                )[key]
             seconds = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
             for listener in self._listeners:
                 listener.scanned(result, seconds)
@@ -336,6 +356,10 @@ class Service:
             self._trigger_automations(key, forced=forced)
         return outcome
 
+    def _observe(self, host: str, status: int | None, remaining: int | None) -> None:
+        for listener in self._listeners:
+            listener.registry_request(host, status, remaining)
+
     def _git_lock(self, automation: flux.ImageUpdateAutomation) -> threading.Lock:
         repository = self.cfg.git_repositories.get(automation.source)
         name = repository.url if repository is not None else str(automation.source)
@@ -349,6 +373,11 @@ class Service:
     def run_automation(self, key: ObjectKey, *, forced: bool = False) -> Outcome:
         """The job of one ImageUpdateAutomation: ``pipeline.run`` for it alone."""
 
+        def retried(seconds: float) -> None:  # the pipeline sleeps only between push attempts
+            for listener in self._listeners:
+                listener.push_retried(key)
+            time.sleep(seconds)
+
         def work() -> None:
             cfg = self.cfg
             automation = cfg.automations.get(key)
@@ -361,8 +390,8 @@ class Service:
                 with self._git_lock(automation), StateStore(self.settings.state_path) as store:
                     report = pipeline.run(
                         cfg, secrets=self._secrets, state=store, automations=[automation],
-                        options=pipeline.RunOptions(workdir=self.settings.workdir,
-                                                    before_push=self._before_push),
+                        options=pipeline.RunOptions(workdir=self.settings.workdir, sleep=retried,
+                                                    before_push=self._before_push, observe=self._observe),
                     )
                 error = _failure(report)
             except ImagebotError as exc:

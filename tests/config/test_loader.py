@@ -430,7 +430,7 @@ def test_unsupported_api_versions_name_the_supported_ones(
     [
         pytest.param("apiVersion: v1\nkind: Secret\nmetadata: {name: regcred}\n", id="core-secret"),
         pytest.param(
-            "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata: {name: a}\n",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: a}\n",
             id="other-flux-kind",
         ),
         pytest.param("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageThing\n", id="unknown-image-kind"),

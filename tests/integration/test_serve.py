@@ -8,6 +8,8 @@ cleanly within the grace period.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -17,10 +19,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from imagebot import cli
-from imagebot.schedule import ServeSettings, Service
+from imagebot import config as config_module
+from imagebot.model.ids import ObjectKey
+from imagebot.schedule import HTTPServer, Metrics, ServeSettings, Service
 from imagebot.state import StateStore
 from testing.gitrepos import git, git_env, make_bare
 from testing.registry import RegistryServer
@@ -112,32 +117,82 @@ def setup(tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[st
     return name, image, bare, config
 
 
+RECEIVER = """\
+---
+apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata: {name: registry, namespace: flux-system}
+spec:
+  type: generic-hmac
+  secretRef: {name: hook}
+  resources: [{kind: ImageRepository, name: '*'}]
+"""
+TOKEN = "hook-token-e2e"
+
+
 @pytest.fixture
-def service(setup: tuple[str, str, Path, Path], tmp_path: Path) -> Iterator[Service]:
+def running(setup: tuple[str, str, Path, Path], tmp_path: Path) -> Iterator[tuple[Service, HTTPServer]]:
     _, _, _, config = setup
-    service = Service(ServeSettings(config_path=config, state_path=tmp_path / "state.db",
-                                    workdir=tmp_path / "work", watch=0, grace=30))
+    with (config / "all.yaml").open("a") as handle:
+        handle.write(RECEIVER)
+    (tmp_path / "secrets" / "hook").mkdir(parents=True)
+    (tmp_path / "secrets" / "hook" / "token").write_text(TOKEN)
+    metrics = Metrics()
+    service = Service(ServeSettings(config_path=config, secrets_dir=tmp_path / "secrets",
+                                    state_path=tmp_path / "state.db", workdir=tmp_path / "work", watch=0,
+                                    grace=30), listeners=[metrics])
     service.start()
-    yield service
+    server = HTTPServer(("127.0.0.1", 0), service=service, metrics=metrics,
+                        secrets=config_module.SecretStore(tmp_path / "secrets")).start()
+    yield service, server
+    server.stop()
     service.stop()
 
 
-def test_tags_pushed_while_serving_become_one_commit_each(
-    setup: tuple[str, str, Path, Path], service: Service, registry_anonymous: RegistryServer,
+def hook(server: HTTPServer, image: str) -> httpx.Response:
+    body = json.dumps({"image": image}).encode()
+    signature = "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
+    path = server.paths()[ObjectKey("flux-system", "registry")]
+    return httpx.post(f"http://127.0.0.1:{server.port}{path}", content=body, headers={"X-Signature": signature})
+
+
+def metric(text: str, metric_name: str, /, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{metric_name}{{{wanted}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_tags_pushed_while_serving_become_one_commit_each_and_metrics_and_status_show_them(
+    setup: tuple[str, str, Path, Path], running: tuple[Service, HTTPServer], registry_anonymous: RegistryServer,
     genv: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Odd tags are found by the 1 s interval scan, even ones announced by a signed webhook."""
+    service, server = running
     name, image, bare, _ = setup
-    for tag in ("1.1.0", "1.2.0", "1.3.0"):
+    tags = ("1.1.0", "1.2.0", "1.3.0", "1.4.0")
+    for n, tag in enumerate(tags):
         registry_anonymous.push_tags(name, [tag])
+        if n % 2:
+            for _ in range(3):  # a burst: one scan, one commit
+                assert hook(server, f"{image}:{tag}").status_code in (202, 409)
         wait_for(lambda tag=tag: subjects(bare, genv)[0] == f"update {image}:{tag}")  # type: ignore[misc]
 
+    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics").text
     assert service.stop() is True
-    assert subjects(bare, genv) == [f"update {image}:{t}" for t in ("1.3.0", "1.2.0", "1.1.0")] + ["initial"]
+    assert subjects(bare, genv) == [f"update {image}:{t}" for t in reversed(tags)] + ["initial"]
+    assert metric(text, "imagebot_commits_total", automation="flux-system/apps") == len(tags)
+    assert metric(text, "imagebot_tags_seen", repository="flux-system/app") == 1 + len(tags)
+    assert metric(text, "imagebot_registry_requests_total", registry=registry_anonymous.host, status="200") > 0
+    assert metric(text, "imagebot_webhooks_total", receiver="flux-system/registry", result="accepted") >= 2
+    assert metric(text, "imagebot_last_success_timestamp_seconds", kind="automation",
+                  name="flux-system/apps") > 0
     code = cli.main(["status", "--json", "--state", str(tmp_path / "state.db")])
     status = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert status["repositories"][0]["tags"] == 4
-    assert status["policies"][0]["latest"] == "1.3.0"
+    assert status["repositories"][0]["tags"] == 1 + len(tags)
+    assert status["policies"][0]["latest"] == tags[-1]
     head = git("rev-parse", "main", cwd=bare, env=genv)
     assert status["automations"][0]["lastCommit"] == f"main@{head[:12]}"
 
@@ -148,7 +203,8 @@ def test_sigterm_stops_the_process_cleanly(setup: tuple[str, str, Path, Path], t
     _, _, _, config = setup
     process = subprocess.Popen(
         [sys.executable, "-m", "imagebot", "--log-format", "text", "-v", "serve", "--config", str(config),
-         "--state", str(tmp_path / "state.db"), "--workdir", str(tmp_path / "work"), "--grace", "20"],
+         "--state", str(tmp_path / "state.db"), "--workdir", str(tmp_path / "work"), "--grace", "20",
+         "--listen", "127.0.0.1:0"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, **genv},
     )
     try:
