@@ -1,11 +1,13 @@
 """``imagebot action``, the GitHub Action's entrypoint, run with the environment a runner sets.
 
-A real registry, a checkout of a real bare repository as GITHUB_WORKSPACE (worked on in place),
+A real registry, a shallow checkout of a real bare repository as GITHUB_WORKSPACE (as
+actions/checkout leaves it; worked on in place),
 GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, GITHUB_EVENT_PATH, INPUT_* variables, and the local
 GitHub API fake for pull requests. Aspects: mode commit pushes and sets changed/commit; mode plan
 changes nothing but reports what would change; mode pull-request opens a pull request and sets its
 number and URL; a repository_dispatch payload limits the run to the automations it names; a bad
-input is a configuration error (exit 2) that the job summary shows too; the token never appears.
+input is a configuration error (exit 2) that the job summary shows too; a failed image repository
+fails the step (exit 1) with an annotation; the token never appears.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ class Runner:
         self.env = git_env(tmp_path / "git-home")
         self.bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": manifest(image)}, env=self.env)
         self.workspace = tmp_path / "workspace"
-        git("clone", "-q", str(self.bare), str(self.workspace), cwd=tmp_path, env=self.env)
+        # actions/checkout fetches one commit: the workspace is a shallow clone
+        seed = tmp_path / "seed"
+        git("clone", "-q", str(self.bare), str(seed), cwd=tmp_path, env=self.env)
+        (seed / "README").write_text("x")
+        git("add", "README", cwd=seed, env=self.env)
+        git("commit", "-qm", "human change", cwd=seed, env=self.env)
+        git("push", "-q", "origin", "main", cwd=seed, env=self.env)
+        git("clone", "-q", "--depth", "1", f"file://{self.bare}", str(self.workspace), cwd=tmp_path, env=self.env)
+        assert (self.workspace / ".git" / "shallow").exists()
         # the configuration lives in the repository, as in most GitOps set-ups
         write_policies(self.workspace / "flux", image=image,
                        automations={"apps": "ssh://git@github.com/org/gitops", "other": "file:///nowhere"},
@@ -59,6 +69,7 @@ class Runner:
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(self.workspace)
+        self.history = self.remote_log()
 
     def outputs(self) -> dict[str, str]:
         return dict(line.split("=", 1) for line in self.output.read_text().splitlines())
@@ -84,7 +95,7 @@ def test_commit_mode_pushes_and_sets_outputs_and_summary(
     code, out, err = action(capsys, monkeypatch, "commit", "--automation flux-system/apps")
 
     assert code == 0, err
-    assert len(runner.remote_log()) == 2
+    assert len(runner.remote_log()) == len(runner.history) + 1
     head = git("rev-parse", "main", cwd=runner.bare, env=runner.env).strip()
     assert runner.outputs() == {"changed": "true", "commit": head, "pull-request-number": "",
                                 "pull-request-url": ""}
@@ -100,7 +111,7 @@ def test_commit_mode_pushes_and_sets_outputs_and_summary(
 
     assert code == 0, err
     assert runner.outputs()["changed"] == "false"  # appended: GitHub reads the last value
-    assert len(runner.remote_log()) == 2
+    assert len(runner.remote_log()) == len(runner.history) + 1
     for text in (out, err, runner.summary.read_text(), runner.output.read_text()):
         assert TOKEN not in text
 
@@ -113,7 +124,7 @@ def test_plan_mode_changes_nothing_and_reports_what_would_change(
     code, out, err = action(capsys, monkeypatch, "plan")
 
     assert code == 0, err
-    assert runner.remote_log() == ["initial"]
+    assert runner.remote_log() == runner.history
     assert "1.0.0" in (runner.workspace / "apps" / "app.yaml").read_text()
     assert runner.outputs() == {"changed": "true", "commit": "", "pull-request-number": "",
                                 "pull-request-url": ""}
@@ -149,7 +160,7 @@ spec:
         assert runner.outputs()["pull-request-number"] == "1"
         assert runner.outputs()["pull-request-url"] == github.base_url.removesuffix("/api/v3") + "/org/gitops/pull/1"
         assert runner.outputs()["changed"] == "true"
-        assert runner.remote_log() == ["initial"]
+        assert runner.remote_log() == runner.history
         summary = runner.summary.read_text()
         assert summary.startswith("## imagebot: pull request\n")
         assert "opened pull request #1" in summary
@@ -181,7 +192,7 @@ spec:
     code, out, _ = action(capsys, monkeypatch, "commit", "--automation flux-system/apps")
 
     assert code == 1
-    assert len(runner.remote_log()) == 2  # flux-system/app's field was still updated and pushed
+    assert len(runner.remote_log()) == len(runner.history) + 1  # flux-system/app's field was still updated and pushed
     assert "::error title=imagebot::flux-system/gone: " in out
     summary = runner.summary.read_text()
     assert "### Failures\n\n- flux-system/gone: " in summary
@@ -211,7 +222,7 @@ def test_bad_inputs_are_configuration_errors(
     _, err = capsys.readouterr()
     assert code == 2
     assert message in err
-    assert runner.remote_log() == ["initial"]
+    assert runner.remote_log() == runner.history
     if in_summary:  # the inputs were read: the job summary says what went wrong too
         assert message in runner.summary.read_text()
 
