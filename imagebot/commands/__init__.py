@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "set": "write image references into marked YAML fields (no registry involved)",
     "markers": "list image-policy markers and image references without one",
     "sync": "render Argo CD Applications / Flux Kustomizations from Git and apply them to a cluster",
+    "apps": "sync status and health of each Application / Kustomization against the cluster",
     "action": "run as a GitHub Actions step (the entrypoint of action.yml)",
     "health": "assess live Kubernetes objects saved with 'kubectl get -o yaml', offline",
     "serve": "run as a service: scheduled scans and updates, webhooks, /metrics",

@@ -1,15 +1,23 @@
 """Sync Argo CD Applications and Flux Kustomizations from Git to a cluster, once.
 
 Each unit's manifests are rendered at its Git revision (plain directories, or kustomize overlays
-through `kubectl kustomize`) and applied with server-side apply, in sync-wave, kind and name
-order, following each Application's own syncPolicy. With --dry-run and no cluster, imagebot only
-renders and validates, and prints each object it would apply with the images in it.
+through `kubectl kustomize`) and applied with server-side apply (field manager `imagebot`), in
+sync-wave, kind and name order, each wave healthy before the next. The unit's own syncPolicy is
+followed as the loop would: `automated.prune: true` (Flux `prune: true`) prunes objects it
+applied before and no longer renders; --prune prunes where the unit does not ask for it.
+Objects annotated `argocd.argoproj.io/sync-options: Prune=confirm` are only pruned with
+--confirm-prune. Fields another manager owns are a conflict; --force takes them over.
+
+With --dry-run and no kubeconfig, imagebot only renders and validates, and prints each object it
+would apply with the images in it; with a kubeconfig, --dry-run asks the API server (server-side
+dry run) what each apply and prune would do.
 
 Exit status: 0 every unit synced (or rendered), 1 some unit failed, 2 the configuration is invalid.
 
 examples:
-  imagebot sync --dry-run --repo .             render every Application from this checkout
-  imagebot sync argocd/shop-dev --dry-run --json
+  imagebot sync --dry-run --repo .                     render every Application from this checkout
+  imagebot sync argocd/shop-dev --diff                 show live vs Git, then sync
+  imagebot sync --prune --kubeconfig ~/.kube/config --context kind-dev
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from pathlib import Path
 from imagebot import config, sync
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import gitauth
-from imagebot.model.cluster import RenderedObject
+from imagebot.model.cluster import ApplyOutcome, RenderedObject, SyncResult
+
+Rendered = tuple[sync.Render, str]
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +53,28 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
                         help=f"Kubernetes-style secrets directory (default: {config.DEFAULT_SECRETS_DIR})")
     parser.add_argument("--allow-remote-bases", action="store_true",
                         help="let kustomize fetch remote bases (git, https); rendering is offline otherwise")
+    parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
+                        help="kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
+    parser.add_argument("--context", metavar="NAME",
+                        help="kubeconfig context for every unit (default: from each destination)")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_source_options(parser)
     parser.add_argument("--dry-run", action="store_true",
-                        help="render and validate only; print each object that would be applied")
+                        help="change nothing: without a cluster, render and list; with one, a server-side "
+                             "dry run")
+    parser.add_argument("--diff", action="store_true",
+                        help="print a unified diff of live vs Git per object (Secret values masked)")
+    parser.add_argument("--prune", action="store_true",
+                        help="prune objects no longer rendered even where syncPolicy does not ask for it")
+    parser.add_argument("--confirm-prune", action="store_true",
+                        help="also prune objects annotated Prune=confirm")
+    parser.add_argument("--force", action="store_true",
+                        help="take over fields that another field manager owns (server-side apply force)")
+    parser.add_argument("--wave-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="how long a sync wave may take to become healthy (default: 300)")
 
 
 def selected_units(args: argparse.Namespace) -> list[sync.SyncUnit]:
@@ -65,14 +90,68 @@ def selected_units(args: argparse.Namespace) -> list[sync.SyncUnit]:
 def sources(args: argparse.Namespace) -> sync.Sources:
     if args.repo is not None and not args.repo.is_dir():
         raise ConfigError(f"--repo {args.repo}: not a directory")
-    cfg_secrets = config.SecretStore(args.secrets_dir)
+    secrets = config.SecretStore(args.secrets_dir)
     repositories = {r.url: r for r in config.load(args.config).git_repositories.values()}
 
     def auth_for(url: str) -> gitauth.GitAuth | None:
         repository = repositories.get(url)
-        return config.git_auth(cfg_secrets, repository) if repository is not None else None
+        return config.git_auth(secrets, repository) if repository is not None else None
 
     return sync.Sources(local=args.repo, workdir=args.workdir, auth_for=auth_for)
+
+
+class Clusters:
+    """One client per kubeconfig context, connected on first use."""
+
+    def __init__(self, kubeconfig: Path, context: str | None) -> None:
+        self._path = kubeconfig
+        self._document = sync.read_kubeconfig(kubeconfig)
+        self._context = context
+        self._clients: dict[str | None, sync.KubernetesCluster] = {}
+
+    def for_unit(self, unit: sync.SyncUnit) -> sync.KubernetesCluster:
+        context = self._context or sync.context_for(self._document, server=unit.server,
+                                                    name=unit.cluster_name, unit=unit.name)
+        if context not in self._clients:
+            self._clients[context] = sync.connect(self._path, context=context)
+        return self._clients[context]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+def kubeconfig_of(args: argparse.Namespace) -> Path | None:
+    if args.kubeconfig is not None:
+        if not args.kubeconfig.is_file():
+            raise ConfigError(f"--kubeconfig {args.kubeconfig}: no such file")
+        return Path(args.kubeconfig)
+    return sync.default_kubeconfig()
+
+
+def render_all(
+    units: Sequence[sync.SyncUnit], args: argparse.Namespace, clusters: Clusters | None = None,
+) -> tuple[list[Rendered], list[tuple[sync.SyncUnit, str]]]:
+    """Render every unit (checked out one repository/revision at a time); failures are collected.
+
+    With clusters, the API server's discovery decides which kinds are namespaced.
+    """
+    source = sources(args)
+    done: list[Rendered] = []
+    failed: list[tuple[sync.SyncUnit, str]] = []
+    for unit in sorted(units, key=lambda u: (u.repo_url, str(u.ref))):
+        try:
+            root, revision = source.checkout(unit)
+            namespaced = clusters.for_unit(unit).namespaced if clusters is not None else None
+            done.append((sync.render(unit, root, namespaced=namespaced,
+                                     allow_remote=args.allow_remote_bases), revision))
+        except ConfigError:
+            raise
+        except ImagebotError as exc:
+            failed.append((unit, str(exc)))
+    order = {unit: i for i, unit in enumerate(units)}
+    done.sort(key=lambda pair: order[pair[0].unit])
+    return done, failed
 
 
 def _object_json(obj: RenderedObject) -> dict[str, object]:
@@ -87,36 +166,15 @@ def _print_render(render: sync.Render, revision: str) -> None:
     rows = [(f"wave {o.wave}" if o.wave else "", o.ref.kind,
              f"{o.ref.namespace}/{o.ref.name}" if o.ref.namespace else o.ref.name, ", ".join(o.images))
             for o in sorted(render.objects, key=sync.sort_key)]
+    if unit.option("CreateNamespace") and unit.namespace:
+        rows.insert(0, ("", "Namespace", unit.namespace, "(CreateNamespace=true, if missing)"))
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
     for row in rows:
         cells = [row[i].ljust(widths[i]) for i in range(3) if widths[i]]
         print("  " + "  ".join(cells) + ("  " + row[3] if row[3] else ""))
 
 
-def render_all(
-    units: Sequence[sync.SyncUnit], args: argparse.Namespace,
-) -> tuple[list[tuple[sync.Render, str]], list[tuple[sync.SyncUnit, str]]]:
-    """Render every unit (checked out one repository/revision at a time); failures are collected."""
-    source = sources(args)
-    done: list[tuple[sync.Render, str]] = []
-    failed: list[tuple[sync.SyncUnit, str]] = []
-    for unit in sorted(units, key=lambda u: (u.repo_url, str(u.ref))):
-        try:
-            root, revision = source.checkout(unit)
-            done.append((sync.render(unit, root, allow_remote=args.allow_remote_bases), revision))
-        except ConfigError:
-            raise
-        except ImagebotError as exc:
-            failed.append((unit, str(exc)))
-    order = {unit: i for i, unit in enumerate(units)}
-    done.sort(key=lambda pair: order[pair[0].unit])
-    return done, failed
-
-
-def run(args: argparse.Namespace) -> int:
-    units = selected_units(args)
-    if not args.dry_run:
-        raise ConfigError("only 'imagebot sync --dry-run' is available so far")
+def _offline(units: Sequence[sync.SyncUnit], args: argparse.Namespace) -> int:
     rendered, failed = render_all(units, args)
     if args.json:
         print(json.dumps({
@@ -131,3 +189,89 @@ def run(args: argparse.Namespace) -> int:
     for _, error in failed:
         print(f"imagebot: {error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _outcome_json(outcome: ApplyOutcome) -> dict[str, object]:
+    ref = outcome.ref
+    return {"kind": ref.kind, "apiVersion": ref.api_version, "namespace": ref.namespace or None,
+            "name": ref.name, "action": outcome.action, "message": outcome.message or None}
+
+
+def _summary(result: SyncResult) -> str:
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes:
+        counts[outcome.action] = counts.get(outcome.action, 0) + 1
+    verb = "would sync" if result.dry_run else "synced"
+    if result.failed:
+        verb = "failed"
+    parts = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    return f"{verb}: {parts}"
+
+
+def _print_result(result: SyncResult, *, diff: bool) -> None:
+    print(f"{result.unit}  {result.revision[:12]}  {_summary(result)}")
+    width = max((len(o.action) for o in result.outcomes), default=0)
+    for outcome in result.outcomes:
+        why = f"  ({outcome.message})" if outcome.message else ""
+        print(f"  {outcome.action.ljust(width)}  {outcome.ref}{why}")
+    if result.message:
+        print(f"  note: {result.message}")
+    if result.error:
+        print(f"  error: {result.error}")
+    if diff and result.diff:
+        print(result.diff, end="")
+
+
+def _dependency_failed(unit: sync.SyncUnit, failed: set[str], results: dict[str, SyncResult]) -> str | None:
+    for dependency in unit.depends_on:
+        name = f"Kustomization {dependency}"
+        if name in failed or (name in results and results[name].failed):
+            return f"dependency {name} failed; not synced"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    units = selected_units(args)
+    kubeconfig = kubeconfig_of(args)
+    if kubeconfig is None:
+        if args.dry_run and not args.diff:
+            return _offline(units, args)
+        raise ConfigError("no kubeconfig: pass --kubeconfig or set KUBECONFIG "
+                          "(or use --dry-run to render without a cluster)")
+    clusters = Clusters(kubeconfig, args.context)
+    options = sync.SyncOptions(dry_run=args.dry_run, prune=args.prune, confirm_prune=args.confirm_prune,
+                               force=args.force, diff=args.diff, wave_timeout=args.wave_timeout)
+    try:
+        rendered, render_failures = render_all(units, args, clusters)
+        failed_names = {u.name for u, _ in render_failures}
+        results: dict[str, SyncResult] = {}
+        for render, revision in rendered:
+            blocked = _dependency_failed(render.unit, failed_names, results)
+            if blocked:
+                result = SyncResult(unit=render.unit.name, revision=revision, error=blocked,
+                                    dry_run=args.dry_run)
+            else:
+                try:
+                    result = sync.sync_unit(render, revision, clusters.for_unit(render.unit), options)
+                except ConfigError:
+                    raise
+                except ImagebotError as exc:
+                    result = SyncResult(unit=render.unit.name, revision=revision, error=str(exc),
+                                        dry_run=args.dry_run)
+            results[render.unit.name] = result
+    finally:
+        clusters.close()
+    if args.json:
+        print(json.dumps({
+            "units": [{"unit": r.unit, "revision": r.revision, "dry_run": r.dry_run, "failed": r.failed,
+                       "error": r.error, "message": r.message or None,
+                       "outcomes": [_outcome_json(o) for o in r.outcomes], "diff": r.diff or None}
+                      for r in results.values()],
+            "failures": [{"unit": u.name, "error": e} for u, e in render_failures],
+        }, indent=2))
+    else:
+        for result in results.values():
+            _print_result(result, diff=args.diff)
+    for _, error in render_failures:
+        print(f"imagebot: {error}", file=sys.stderr)
+    return 1 if render_failures or any(r.failed for r in results.values()) else 0

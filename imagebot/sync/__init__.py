@@ -8,14 +8,18 @@ The health of live objects (``assess``) and its roll-up with reasons (``rollup``
 
 from __future__ import annotations
 
+from imagebot.sync._cluster import FIELD_MANAGER, KubernetesCluster, connect
 from imagebot.sync._health import KubeObject, assess, missing, resource_health, rollup
+from imagebot.sync._kubeconfig import context_for, default_kubeconfig, read_kubeconfig
 from imagebot.sync._order import sort_key
+from imagebot.sync._reconcile import SyncOptions, status, sync_unit
 from imagebot.sync._render import Manifest, Render, render
 from imagebot.sync._source import Sources
 from imagebot.sync._units import SyncUnit, select, units
 
 __all__ = [
-    "KubeObject", "Manifest", "Render", "Sources", "SyncUnit", "assess", "missing", "render",
-    "resource_health", "rollup", "select", "sort_key", "units",
+    "FIELD_MANAGER", "KubeObject", "KubernetesCluster", "Manifest", "Render", "Sources", "SyncOptions",
+    "SyncUnit", "assess", "connect", "context_for", "default_kubeconfig", "missing", "read_kubeconfig",
+    "render", "resource_health", "rollup", "select", "sort_key", "status", "sync_unit", "units",
 ]
 

@@ -28,8 +28,9 @@ def test_example_tree_with_the_repositorys_policies(capsys: pytest.CaptureFixtur
     lines = out.splitlines()
     assert lines[0].startswith("argocd/podinfo-dev  ")
     assert lines[0].endswith("apps/podinfo/overlays/dev  2 objects")
-    assert lines[1].split() == ["Service", "podinfo-dev/podinfo"]
-    assert lines[2].split() == ["Deployment", "podinfo-dev/podinfo", "ghcr.io/stefanprodan/podinfo:6.5.0"]
+    assert lines[1].split() == ["Namespace", "podinfo-dev", "(CreateNamespace=true,", "if", "missing)"]
+    assert lines[2].split() == ["Service", "podinfo-dev/podinfo"]
+    assert lines[3].split() == ["Deployment", "podinfo-dev/podinfo", "ghcr.io/stefanprodan/podinfo:6.5.0"]
 
 
 def _policies(tmp_path: Path) -> Path:
