@@ -42,6 +42,8 @@ class Pattern:
     """The name of each group by index (``""`` when unnamed); index 0 is the whole match."""
     _compiled: Any
     _raw: Any
+    prefix: str = ""
+    """Text every match starts the subject with (``^main-`` → ``main-``); ``""`` when unknown."""
 
     def search(self, subject: str) -> Spans | None:
         """Leftmost-first search anywhere in ``subject`` (not a full match), as Go's ``FindIndex``."""
@@ -57,11 +59,13 @@ class Pattern:
 
     def search_all(self, subjects: Iterable[str]) -> list[Spans | None]:
         """``[self.search(s) for s in subjects]`` without a Python call per ASCII subject."""
-        match, search, anchor = self._raw.Match, self.search, _UNANCHORED
+        match, search, anchor, prefix = self._raw.Match, self.search, _UNANCHORED, self.prefix
         found: list[Spans | None] = []
         append = found.append
         for subject in subjects:
-            if subject.isascii():
+            if prefix and not subject.startswith(prefix):  # cannot match: no call into re2
+                append(None)
+            elif subject.isascii():
                 data = subject.encode()
                 spans = match(anchor, data, 0, len(data))
                 append(None if spans[0][0] < 0 else tuple(spans))
@@ -106,6 +110,31 @@ def _group_names(pattern: str) -> list[str]:
     return names
 
 
+_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:/=,@%")
+
+
+def _anchored_prefix(pattern: str) -> str:
+    """The literal text a ``^``-anchored pattern without alternation must start its subject with:
+    plain characters and ``\\.`` up to the first metacharacter, minus the last one if a
+    quantifier follows (``^ab?`` → ``a``). Anything less plain gives ``""`` (no shortcut)."""
+    if not pattern.startswith("^") or "|" in pattern:
+        return ""
+    chars: list[str] = []
+    i = 1
+    while i < len(pattern):
+        if pattern[i] in _LITERAL:
+            chars.append(pattern[i])
+            i += 1
+        elif pattern.startswith("\\.", i):
+            chars.append(".")
+            i += 2
+        else:
+            break
+    if i < len(pattern) and pattern[i] in "?*+{" and chars:
+        chars.pop()
+    return "".join(chars)
+
+
 def _reject_non_go(pattern: str) -> None:
     i = 0
     while i < len(pattern):
@@ -136,4 +165,4 @@ def compile_pattern(pattern: str) -> Pattern:
         names = [""] * (raw.NumberOfCapturingGroups() + 1)
         for name, index in raw.NamedCapturingGroups():
             names[index] = name.decode() if isinstance(name, bytes) else name
-    return Pattern(pattern, tuple(names), compiled, raw)
+    return Pattern(pattern, tuple(names), compiled, raw, _anchored_prefix(pattern))

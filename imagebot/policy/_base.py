@@ -9,12 +9,14 @@ choice among the ranked ones. Implemented in :mod:`imagebot.policy._ordering`; d
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Protocol
+import heapq
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, overload
 
 from imagebot.model.selections import Rule
 
-__all__ = ["Order", "Policy", "Ranked", "Ranking", "outranks"]
+__all__ = ["Columns", "Order", "Policy", "Ranked", "Ranking", "outranks"]
 
 Order = tuple[object, ...]
 """Compares like the policy ranks: greater is better; ``order[0]`` is the rule's own value
@@ -24,9 +26,65 @@ Ranked = tuple[Order, str]
 """``(order, value)`` for one candidate value that satisfied the rule."""
 
 
+class Columns(Sequence[Ranked]):
+    """Ranked values kept as two columns — each value's rule key (``order[0]``) and its text —
+    instead of one ``((key,), value)`` tuple per value, which for 100,000 tags costs more than the
+    ranking itself (and wakes the garbage collector). Items are made only when asked for.
+
+    ``flip`` (alphabetical ``desc``): the smaller key ranks higher, and ``order[0]`` is
+    ``flip(key)``, a text that sorts in reverse.
+    """
+
+    __slots__ = ("_flip", "keys", "values")
+
+    def __init__(self, keys: Sequence[Any], values: Sequence[str], *,
+                 flip: Callable[[Any], object] | None = None) -> None:
+        self.keys = keys
+        self.values = values
+        self._flip = flip
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def _item(self, key: Any, value: str) -> Ranked:
+        return ((key if self._flip is None else self._flip(key),), value)
+
+    @overload
+    def __getitem__(self, index: int) -> Ranked: ...
+    @overload
+    def __getitem__(self, index: slice) -> Columns: ...
+    def __getitem__(self, index: int | slice) -> Ranked | Columns:
+        if isinstance(index, slice):
+            return Columns(self.keys[index], self.values[index], flip=self._flip)
+        return self._item(self.keys[index], self.values[index])
+
+    def __iter__(self) -> Iterator[Ranked]:
+        if self._flip is None:
+            return zip(zip(self.keys), self.values, strict=True)
+        return (self._item(k, v) for k, v in zip(self.keys, self.values, strict=True))
+
+    def largest(self, k: int) -> list[Ranked]:
+        """``heapq.nlargest(k, self)`` without making an item of every value."""
+        if k <= 0:
+            return []
+        if len(self) <= k:
+            return sorted(self, reverse=True)
+        if self._flip is None:
+            threshold = heapq.nlargest(k, self.keys)[-1]
+            near = map(threshold.__le__, self.keys)
+        else:
+            threshold = heapq.nsmallest(k, self.keys)[-1]
+            near = map(threshold.__ge__, self.keys)
+        pairs = itertools.compress(zip(self.keys, self.values, strict=True), near)
+        picked = [self._item(key, value) for key, value in pairs]
+        if not picked:  # NaN keys compare false with everything
+            return heapq.nlargest(k, self)
+        return sorted(picked, reverse=True)[:k]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Ranking:
-    ranked: list[Ranked]
+    ranked: Sequence[Ranked]
     rejected: dict[Rule, list[str]]
     """Rejected values by rule, in the order they were given."""
 

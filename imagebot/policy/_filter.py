@@ -69,9 +69,9 @@ def parse_template(template: str, names: tuple[str, ...]) -> tuple[Part, ...]:
             literal.append("$")
             continue
         name, num, rest = parsed
-        if literal:
+        if "".join(literal):
             parts.append("".join(literal))
-            literal = []
+        literal = []
         if num >= 0:
             parts.append((num,) if num < len(names) else ())
         else:

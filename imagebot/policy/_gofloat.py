@@ -17,7 +17,6 @@ _D = r"[0-9]+(?:_[0-9]+)*"  # Go allows "_" only between digits (underscoreOK)
 _H = r"[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
 _DECIMAL = re.compile(rf"[+-]?(?:{_D}(?:\.(?:{_D})?)?|\.{_D})(?:[eE][+-]?{_D})?")
 _HEX = re.compile(rf"[+-]?0[xX]_?(?:{_H}(?:\.(?:{_H})?)?|\.{_H})[pP][+-]?{_D}")
-_DECIMAL_LINES = re.compile(rf"(?:{_DECIMAL.pattern}\n)*{_DECIMAL.pattern}")
 _SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
 
@@ -43,12 +42,17 @@ def parse_float(text: str) -> float | None:
 
 def parse_floats(values: Sequence[str]) -> list[float | None]:
     """``[parse_float(v) for v in values]``; a list of plain decimals (build numbers, the usual
-    numerical policy) is checked by one regex over all values and converted by ``float`` in C."""
+    numerical policy) is converted by ``float`` in C. Over ASCII digits and dots, Python's and Go's
+    grammars agree (``1.``, ``.5``; ``.`` and ``1.2.3`` fail both), and a huge number overflows to
+    inf where Go reports a range error: such lists go one by one."""
     joined = "\n".join(values)
-    if values and joined.count("\n") == len(values) - 1 and _DECIMAL_LINES.fullmatch(joined):
-        texts = values if "_" not in joined else [value.replace("_", "") for value in values]
-        numbers = list(map(float, texts))
-        # an overflow to inf is Go's range error: those lists are parsed one by one below
-        if not (math.isinf(max(numbers)) or math.isinf(min(numbers))):
-            return list[float | None](numbers)
+    if (values and joined.isascii() and joined.count("\n") == len(values) - 1
+            and not joined.encode().translate(None, b"0123456789.\n")):
+        try:
+            numbers = list(map(float, values))
+        except ValueError:
+            pass
+        else:
+            if not math.isinf(max(numbers)):  # (no signs: nothing is negative)
+                return list[float | None](numbers)
     return [parse_float(value) for value in values]

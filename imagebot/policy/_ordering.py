@@ -18,7 +18,7 @@ from typing import cast
 from imagebot.model import flux
 from imagebot.model.selections import Rule
 from imagebot.policy import _constraints, _semver
-from imagebot.policy._base import Order, Policy, Ranked, Ranking
+from imagebot.policy._base import Columns, Order, Policy, Ranked, Ranking
 from imagebot.policy._gofloat import parse_float, parse_floats
 
 _first = operator.itemgetter(0)
@@ -107,15 +107,16 @@ class AlphabeticalPolicy:
         return f"alphabetical order {self.direction}"
 
     def rank(self, values: Sequence[str]) -> Ranking:
-        if self.direction == "asc":
-            return Ranking(list(zip(zip(values), values, strict=True)), {})
-        mirror, end = _MIRROR, _END
-        return Ranking([((value.translate(mirror) + end,), value) for value in values], {})
+        flip = None if self.direction == "asc" else _reversed_text
+        return Ranking(Columns(values, values, flip=flip), {})
 
     def order(self, value: str) -> Order | None:
         return (value,) if self.direction == "asc" else (_reversed_text(value),)
 
     def best(self, ranked: Sequence[Ranked]) -> Ranked:
+        if isinstance(ranked, Columns):  # the key is the text: the greatest (asc) or smallest (desc)
+            values = ranked.values
+            return ranked[values.index(max(values) if self.direction == "asc" else min(values))]
         return max(ranked)
 
     def version(self, value: str) -> str | None:
@@ -139,7 +140,7 @@ class NumericalPolicy:
         if None not in numbers:  # the usual case, built in C
             found = cast(list[float], numbers)
             signed = found if self.direction == "asc" else list(map(operator.neg, found))
-            return Ranking(list(zip(zip(signed), values, strict=True)), {"not-a-number": []})
+            return Ranking(Columns(signed, values), {"not-a-number": []})
         sign = 1.0 if self.direction == "asc" else -1.0
         ranked: list[Ranked] = []
         failed: list[str] = []
@@ -161,10 +162,13 @@ class NumericalPolicy:
         # it is strictly worse, so among equal numbers (1, 1.0, 01) the byte-smallest text wins,
         # and NaN behaves as Go's comparisons make it behave. Without NaN that is the maximum
         # number and, among its equals, the smallest text: found in C without sorting.
-        numbers: list[float] = list(map(_first, map(_first, ranked)))
+        numbers: Sequence[float] = (
+            ranked.keys if isinstance(ranked, Columns) else list(map(_first, map(_first, ranked)))
+        )
         if not any(map(math.isnan, numbers)):
             top = max(numbers)
-            return min(itertools.compress(ranked, map(top.__eq__, numbers)), key=_second)
+            ties = itertools.compress(range(len(numbers)), map(top.__eq__, numbers))
+            return ranked[min(ties, key=lambda i: ranked[i][1])]
         items = sorted(ranked, key=_second, reverse=True)
         latest = items[0]
         for item in items[1:]:
