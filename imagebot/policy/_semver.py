@@ -19,8 +19,6 @@ import itertools
 import re
 from collections.abc import Sequence
 
-import semver
-
 __all__ = ["Version", "is_prerelease", "normalise", "parse_lenient", "parse_tag", "parse_tags"]
 
 PreId = tuple[int, int] | tuple[int, str]
@@ -111,4 +109,6 @@ def normalise(version: Version) -> str:
     """The canonical text of a version (``01.02.03`` → ``1.2.3``), for explanations."""
     major, minor, patch, _, ids = version
     pre = ".".join(str(value) for _, value in ids) or None
+    import semver  # only explanations need it: not imported at start-up (issue 9)
+
     return str(semver.Version(major, minor, patch, prerelease=pre))
