@@ -8,11 +8,18 @@ N repositories x T tags, then times, each as a child process (wall time and peak
   (b) floor                                      the same N listings, bare httpx.AsyncClient loop
   (c) ``imagebot scan --digests new --json``     first scan on a fresh state: + N x T HEADs
   (d) floor for (c)                              (b) plus a HEAD of every tag, full Accept
+  (e) ``imagebot plan``, cold                    a fresh state: one ImagePolicy per repository,
+                                                 one automation over N marked files (a git
+                                                 checkout, in place); default --digests selected
+  (f) ``imagebot plan``, warm                    (e) again on the state a first plan left
+  (g) ``imagebot plan --digests none``           (e) without the N digest look-ups, next to (a)
 
-Python start-up and imports are part of every figure (a row shows ``imagebot --version``).
+Python start-up and imports are part of every figure (a row shows ``imagebot --version``, and
+one ``python -c pass``).
 
 Usage: .venv/bin/python benchmarks/scan.py [--repos 200] [--tags 100] [--repeat 3] [--help]
-The issue's target: (a) within 1.5x of (b), and under 100 MB RSS.
+Targets (issues 2 and 9): (a) within 1.5x of (b); a cold (e) within 3x of (b), no timeout; each
+under 100 MB RSS.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -129,6 +137,42 @@ def write_config(directory: Path, host: str, repos: list[str]) -> None:
     (directory / "repositories.yaml").write_text("---\n".join(documents))
 
 
+def write_plan_bed(directory: Path, checkout: Path, host: str, repos: list[str], current: str) -> None:
+    """For ``plan``: the ImageRepositories plus one ImagePolicy per repository, a GitRepository and
+    one ImageUpdateAutomation, and a git checkout with one marked manifest per repository."""
+    from testing.gitrepos import git, git_env, make_bare
+
+    write_config(directory, host, repos)
+    policies = [
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\n"
+        f"metadata: {{name: p{i:04d}, namespace: bench}}\n"
+        f"spec: {{imageRepositoryRef: {{name: r{i:04d}}}, policy: {{semver: {{range: '>=1.0.0'}}}}}}\n"
+        for i in range(len(repos))
+    ]
+    automation = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+        "metadata: {name: gitops, namespace: bench}\n"
+        f"spec: {{url: 'file://{checkout.with_name('gitops.git')}', ref: {{branch: main}}}}\n"
+        "---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\n"
+        "metadata: {name: apps, namespace: bench}\n"
+        "spec:\n  sourceRef: {kind: GitRepository, name: gitops}\n"
+        "  git: {commit: {author: {name: imagebot, email: bot@example.com}}, push: {branch: main}}\n"
+        "  update: {path: ./apps, strategy: Setters}\n"
+    )
+    (directory / "policies.yaml").write_text("---\n".join([*policies, automation]))
+    env = git_env(checkout.parent / "git-home")
+    files: dict[str, str | bytes] = {
+        f"apps/app{i:04d}.yaml": (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  template:\n"
+            "    spec:\n      containers:\n        - name: app\n"
+            f"          image: {host}/{repo}:{current} # {{\"$imagepolicy\": \"bench:p{i:04d}\"}}\n"
+        )
+        for i, repo in enumerate(repos)
+    }
+    bare = make_bare(checkout.with_name("gitops.git"), files, env=env)
+    git("clone", "-q", str(bare), str(checkout), cwd=checkout.parent, env=env)
+
+
 # -- the floor (runs as a child process: `scan.py _floor URL REPOS_FILE CONCURRENCY`) ---------
 
 
@@ -201,6 +245,41 @@ def check_scan(out: Path, repos: int, tags: int, *, digests: bool) -> str | None
     return None
 
 
+def check_plan(out: Path, repos: int) -> str | None:
+    text = out.read_text(errors="replace")
+    want = f"would change {repos} field{'s' * (repos != 1)} in {repos} file{'s' * (repos != 1)}"
+    return None if want in text else f"expected '{want}': {_first_line(out)}"
+
+
+def measure_plan(
+    host: str, repos: list[str], tags: list[str], *, env: dict[str, str], work: Path,
+    args: argparse.Namespace,
+) -> list[Measurement]:
+    """(e) to (g): ``imagebot plan`` cold, warm, and without digests, on the plan bed."""
+    bed, checkout = work / "plan-policies", work / "checkout"
+    write_plan_bed(bed, checkout, host, repos, current=tags[0])
+    plan = [sys.executable, "-m", "imagebot", "plan", "--config", str(bed), "--repo", str(checkout)]
+    check = functools.partial(check_plan, repos=args.repos)
+    print("(e) imagebot plan, cold ...", flush=True)
+    cold = measure(
+        "(e) imagebot plan, cold (fresh state)", lambda i: [*plan, "--state", str(work / f"e{i}.db")],
+        env=env, work=work, repeat=args.repeat, check=check,
+    )
+    cold.note = f"{args.repos} policies and marked files; {args.repos} digest HEADs"
+    print("(f) imagebot plan, warm ...", flush=True)
+    warm = work / "f.db"
+    _run_child([*plan, "--state", str(warm)], env, work / "prime.out")  # the state a plan leaves
+    again = measure("(f) imagebot plan, warm (state of a plan)", [*plan, "--state", str(warm)],
+                    env=env, work=work, repeat=args.repeat, check=check)
+    print("(g) imagebot plan --digests none ...", flush=True)
+    bare = measure(
+        "(g) imagebot plan --digests none, cold",
+        lambda i: [*plan, "--digests", "none", "--state", str(work / f"g{i}.db")],
+        env=env, work=work, repeat=args.repeat, check=check,
+    )
+    return [cold, again, bare]
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -232,7 +311,8 @@ def print_table(rows: list[Measurement], floor: Measurement, args: argparse.Name
     print(
         f"imagebot scan benchmark: {args.repos} repositories x {args.tags} tags, "
         f"concurrency {args.concurrency}, {os.cpu_count()} CPUs, "
-        f"median of {args.repeat} runs ({args.digest_repeat} for (c) and (d))"
+        f"median of {args.repeat} runs ({args.digest_repeat} for (c) and (d)); load average "
+        f"{args.load_before} at the start, {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end"
     )
     header = f"{'run':<46} {'wall s (median)':>15} {'min..max':>15} {'peak RSS MB':>12} {'x floor':>8}"
     print(header)
@@ -253,10 +333,7 @@ def print_table(rows: list[Measurement], floor: Measurement, args: argparse.Name
     print()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["_floor"]:
-        return floor_main(argv[1:])
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or '').splitlines()[0])
     parser.add_argument("--repos", type=int, default=200, help="repositories (default 200)")
     parser.add_argument("--tags", type=int, default=100, help="tags per repository (default 100)")
@@ -269,11 +346,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--digest-repeat", type=int, default=1, help="runs of (c) and (d) (default 1; slow)"
     )
-    parser.add_argument("--skip-digests", action="store_true", help="skip (c), the N x T HEADs")
+    parser.add_argument("--skip-digests", action="store_true", help="skip (c) and (d), the N x T HEADs")
+    parser.add_argument("--skip-plan", action="store_true", help="skip (e) to (g), imagebot plan")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (registry log)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_floor"]:
+        return floor_main(argv[1:])
+    args = _parser().parse_args(argv)
 
     from testing.registry import RegistryServer
+
+    args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
     work = Path(tempfile.mkdtemp(prefix="imagebot-bench-"))
     repos = [f"bench/app{i:04d}" for i in range(args.repos)]
@@ -297,8 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             imagebot = [sys.executable, "-m", "imagebot", "scan", "--config", str(config), "--json"]
 
             rows = [
-                measure("startup: imagebot --version", [sys.executable, "-m", "imagebot", "--version"],
-                        env=env, work=work, repeat=args.repeat),
+                measure(f"startup: {' '.join(argv)}", [sys.executable, *argv], env=env, work=work,
+                        repeat=args.repeat)
+                for argv in (["-c", "pass"], ["-m", "imagebot", "--version"],
+                             ["-m", "imagebot", "plan", "--help"])
             ]
             print("(a) imagebot scan --digests none ...", flush=True)
             rows.append(measure(
@@ -315,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 env=env, work=work, repeat=args.repeat,
             )
             rows.append(floor)
+            if not args.skip_plan:
+                rows += measure_plan(registry.host, repos, tags, env=env, work=work, args=args)
             if not args.skip_digests:
                 print("(c) imagebot scan --digests new (fresh state) ...", flush=True)
                 heads = measure(
