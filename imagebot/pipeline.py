@@ -225,7 +225,7 @@ def _record_automation(
 
 def _current_tags(root: Path, paths: Sequence[Path], policies: Iterable[ObjectKey]) -> dict[ObjectKey, Tag]:
     wanted = set(policies)
-    report = setters.find_markers(root=root, paths=paths)
+    report = setters.find_markers(root=root, paths=paths, references=False)
     current: dict[ObjectKey, Tag] = {}
     for marker in report.markers:
         if marker.policy not in wanted or marker.policy in current:

@@ -25,8 +25,22 @@ from ruamel.yaml.events import (
 from ruamel.yaml.reader import ReaderError
 
 __all__ = [
-    "PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "dump_plain", "load_all_plain", "locate_scalars",
+    "MAX_DEPTH", "PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "check_depth", "dump_plain",
+    "load_all_plain", "locate_scalars",
 ]
+
+MAX_DEPTH = 1000
+"""Nesting levels a document may have. Kubernetes manifests nest a few dozen; 20,000 levels of
+``[[[…]]]`` (39 KiB) took ~2 GB to locate and 30,000 crashed libyaml's C composer, so depth is
+checked on the text before any parser runs."""
+
+# what can open or close a flow level, or hide brackets from the count: quoted scalars (a quote
+# only opens one where a scalar can start) and comments (a '#' at a line start or after a space)
+_FLOW_TOKENS = re.compile(
+    r"""(?:(?<=[\s\[{,])|^)(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')|(?:(?<=\s)|^)#[^\n]*|[\[\]{}]""",
+    re.MULTILINE,
+)
+_BLOCK_PREFIX = re.compile(r"^[ \t?-]*", re.MULTILINE)
 
 
 class YAMLSyntaxError(ValueError):
@@ -43,6 +57,29 @@ class YAMLSyntaxError(ValueError):
         return f"line {self.line}: {self.problem}" if self.line else self.problem
 
 
+def check_depth(text: str, *, limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`YAMLSyntaxError` naming the line where ``text`` nests more than ``limit``
+    levels: flow collections (``[``/``{`` outside quotes and comments) and block indentation or
+    compact ``- - -`` entries (two characters a level). A cheap scan, before any parser runs."""
+    depth = 0
+    for match in _FLOW_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                _too_deep(text, match.start(), limit)
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    for match in _BLOCK_PREFIX.finditer(text):
+        if match.end() - match.start() > 2 * limit:
+            _too_deep(text, match.start(), limit)
+
+
+def _too_deep(text: str, offset: int, limit: int) -> None:
+    line = text.count("\n", 0, offset) + 1
+    raise YAMLSyntaxError(line, f"nested more than {limit} levels deep; not parsed")
+
+
 def load_all_plain(text: str) -> list[Any]:
     """Every document of ``text`` as plain dicts/lists/scalars; an empty document is ``None``.
 
@@ -50,8 +87,10 @@ def load_all_plain(text: str) -> list[Any]:
     positions, and it loads a 200-object ``policies/`` directory six times faster. It follows YAML
     1.1's stricter flow syntax (``{url: https://x}`` is an error there), so anything it rejects is
     parsed again by the pure YAML 1.2 parser, whose verdict and error line count. Values are the
-    same either way: both use ruamel's YAML 1.2 resolver.
+    same either way: both use ruamel's YAML 1.2 resolver. Nesting is bounded first
+    (:func:`check_depth`).
     """
+    check_depth(text)
     try:
         return list(YAML(typ="safe").load_all(text))
     except YAMLError:
@@ -117,7 +156,10 @@ class Scalar:
 
 @dataclasses.dataclass(slots=True)
 class _Frame:
-    path: tuple[PathKey, ...]
+    up: _Frame | None
+    """The enclosing collection; a level holds only its own key (``segment``), so tracking is
+    linear in the depth and the full path is built only for a reported scalar."""
+    segment: PathKey | None
     mapping: bool
     flow: bool
     in_key: bool = False
@@ -126,6 +168,14 @@ class _Frame:
     key_end: int = -1
     key_line: int = 0
     index: int = 0
+
+    def path(self) -> tuple[PathKey, ...]:
+        parts: list[PathKey] = []
+        frame: _Frame | None = self
+        while frame is not None and frame.segment is not None:
+            parts.append(frame.segment)
+            frame = frame.up
+        return tuple(reversed(parts))
 
 
 _COLLECTIONS = (MappingStartEvent, SequenceStartEvent)
@@ -140,8 +190,10 @@ def locate_scalars(text: str) -> list[Scalar]:
     first when installed — about ten times faster than the pure parser, the setters' hot path —
     and its result is used only when every scalar it reports checks out against the text; a BOM,
     anything libyaml rejects (YAML 1.1's stricter flow syntax) or any mismatch goes to the pure
-    YAML 1.2 parser, whose positions and errors are the reference.
+    YAML 1.2 parser, whose positions and errors are the reference. Nesting is bounded first
+    (:func:`check_depth`); memory is linear in the depth (each level holds only its own key).
     """
+    check_depth(text)
     if not text.startswith("\ufeff"):
         try:
             found = _locate(text, pure=False)
@@ -195,8 +247,9 @@ def _locate(text: str, *, pure: bool) -> list[Scalar]:
 def _visit(text: str, event: Any, document: int, stack: list[_Frame], found: list[Scalar]) -> None:
     parent = stack[-1] if stack else None
     kind = type(event)
+    segment: PathKey | None
     if parent is None:
-        path: tuple[PathKey, ...] = ()
+        segment = None
     elif parent.mapping:
         if parent.expect_key:
             parent.expect_key = False
@@ -206,20 +259,21 @@ def _visit(text: str, event: Any, document: int, stack: list[_Frame], found: lis
             else:
                 parent.key, parent.key_end = "?", -1
                 if kind in _COLLECTIONS:  # a complex key: walk it, but report nothing inside
-                    stack.append(_Frame((), kind is MappingStartEvent, True, in_key=True))
+                    stack.append(_Frame(None, None, kind is MappingStartEvent, True, in_key=True))
             return
         parent.expect_key = True
-        path = (*parent.path, parent.key)
+        segment = parent.key
     else:
-        path = (*parent.path, parent.index)
+        segment = parent.index
         parent.index += 1
     in_key = parent is not None and parent.in_key
     if kind is ScalarEvent:
         if not in_key:
+            path = (*parent.path(), segment) if parent is not None and segment is not None else ()
             found.append(_scalar(text, event, document, path, parent))
     elif kind is not AliasEvent:
         flow = bool(event.flow_style) or (parent is not None and parent.flow)
-        stack.append(_Frame(path, kind is MappingStartEvent, flow, in_key))
+        stack.append(_Frame(parent, segment, kind is MappingStartEvent, flow, in_key))
 
 
 def _scalar(

@@ -1,9 +1,10 @@
 """Discovery for ``imagebot markers``: every marker in a tree, and image references without one.
 
 Unlike ``apply`` this parses every YAML file (there is no prefilter: unmarked references are what
-it looks for). An image reference is an ``image:`` value that reads as ``name[:tag][@digest]``,
-a Helm-style ``repository`` + ``tag`` pair, or a kustomize ``images:`` entry; for each, the
-marker line a user could add is suggested. Called by :mod:`imagebot.commands.markers`.
+it looks for), unless asked for markers only. An image reference is an ``image:`` value that
+reads as ``name[:tag][@digest]``, a Helm-style ``repository`` + ``tag`` pair, or a kustomize
+``images:`` entry; for each, the marker line a user could add is suggested. Called by
+:mod:`imagebot.commands.markers`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from imagebot import yamldoc
 from imagebot.model.changes import FileProblem, ObjectId
 from imagebot.model.ids import ObjectKey
 from imagebot.setters import _edit, _files
-from imagebot.setters._markers import Field
+from imagebot.setters._markers import KEYWORD, Field
 from imagebot.setters._objects import ObjectIndex
 from imagebot.setters._plan import read_file
 from imagebot.setters._scan import scan
@@ -74,8 +75,12 @@ class MarkerReport:
 def find_markers(
     *, root: Path, paths: Sequence[Path] = (), ignore: Sequence[str] = (),
     policies: Mapping[ObjectKey, str] | None = None, namespace: str = "flux-system",
+    references: bool = True,
 ) -> MarkerReport:
     """Every marker and every unmarked image reference under ``paths`` (see :func:`plan`).
+
+    ``references=False`` looks for markers only: a file whose text never mentions ``$imagepolicy``
+    is skipped before parsing (the pipeline's look-up of current tags), as ``plan`` does.
 
     ``policies`` maps known policies to their image names: an unmarked reference to one of those
     images is suggested that policy; otherwise ``<namespace>:<last path component>``.
@@ -89,7 +94,10 @@ def find_markers(
     warnings: list[FileProblem] = []
     for item in found:
         try:
-            text = _edit.decode(read_file(item.path), item.rel)
+            data = read_file(item.path)
+            if not references and KEYWORD.encode() not in data:
+                continue
+            text = _edit.decode(data, item.rel)
             result = scan(text)
         except OSError as exc:
             errors.append(FileProblem(item.rel, 0, f"cannot read: {exc.strerror or exc}"))
@@ -110,7 +118,7 @@ def find_markers(
             for a in result.markers
         )
         warnings.extend(FileProblem(item.rel, line, message) for line, message in result.problems)
-        candidates = _references(result.scalars)
+        candidates = _references(result.scalars) if references else []
         for scalar, suffix, image in candidates:
             if id(scalar) in marked or not _single_line(text, scalar):
                 continue
