@@ -17,24 +17,31 @@ examples:
   imagebot run --dry-run                       show the diff and commit message, touch nothing
   imagebot run --automation flux-system/dev    only that automation
   imagebot run --repo . --pr                   in a checkout: push a branch, open a pull request
+  imagebot run --shard 1/3                     the second of three shares of the automations
+                                               (or $JOB_COMPLETION_INDEX/$IMAGEBOT_SHARD_COUNT)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from imagebot import config, pipeline, state
 from imagebot.commands.scan import add_config_options, load_settings, state_path
+from imagebot.commands.shard import add_shard_option, shard_from
 from imagebot.errors import ConfigError
 from imagebot.model import flux
+
+logger = logging.getLogger("imagebot.run")
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_config_options(parser)
+    add_shard_option(parser)
     parser.add_argument(
         "--automation", action="append", default=[], metavar="NS/NAME",
         help="run only this ImageUpdateAutomation (repeatable; default: all that are not suspended)",
@@ -103,6 +110,13 @@ def execute(
     automations = _selected(cfg, args.automation)
     if not automations:
         raise ConfigError(f"no ImageUpdateAutomation objects in {args.config}")
+    shard = shard_from(args)
+    if shard is not None:
+        index, count = shard
+        automations = [a for a in automations if pipeline.shard_of(a.key, count) == index]
+        logger.info("shard %d/%d: %d automation(s)", index, count, len(automations))
+        if not automations:
+            return [], []  # a shard with nothing to do is not an error
     with state.StateStore(state_path(args)) as store:
         report = pipeline.run(cfg, secrets=config.SecretStore(args.secrets_dir), state=store,
                               automations=automations, options=options_from(args, dry_run=dry_run))

@@ -1,0 +1,117 @@
+"""Sharding: ``--shard INDEX/COUNT`` (or ``JOB_COMPLETION_INDEX``/``IMAGEBOT_SHARD_COUNT``) splits
+the ImageUpdateAutomations deterministically; every automation runs in exactly one shard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from imagebot import cli, config, pipeline
+from imagebot.errors import ConfigError
+from imagebot.model.ids import ObjectKey
+from testing.gitrepos import git_env, make_bare
+from testing.registry import RegistryServer
+
+MANIFEST = "image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
+
+
+def test_shard_of_is_deterministic_and_spreads_the_work() -> None:
+    keys = [ObjectKey("flux-system", f"app-{i}") for i in range(300)]
+    shards = [pipeline.shard_of(k, 3) for k in keys]
+
+    assert shards == [pipeline.shard_of(k, 3) for k in keys]
+    assert all(60 < shards.count(i) < 140 for i in range(3))
+    assert {pipeline.shard_of(k, 1) for k in keys} == {0}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    pytest.param("3", "expected INDEX/COUNT", id="no-slash"),
+    pytest.param("3/3", "INDEX must be 0", id="index-too-big"),
+    pytest.param("0/0", "COUNT at least 1", id="no-shards"),
+    pytest.param("-1/2", "expected INDEX/COUNT", id="negative"),
+])
+def test_bad_shards_are_configuration_errors(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.parse_shard(text)
+
+
+def test_the_environment_of_an_indexed_job_names_the_shard() -> None:
+    assert config.shard_from_environment({"JOB_COMPLETION_INDEX": "2", "IMAGEBOT_SHARD_COUNT": "4"}) == (2, 4)
+    assert config.shard_from_environment({"JOB_COMPLETION_INDEX": "2"}) is None
+    with pytest.raises(ConfigError, match=r"\$JOB_COMPLETION_INDEX/\$IMAGEBOT_SHARD_COUNT '5/4'"):
+        config.shard_from_environment({"JOB_COMPLETION_INDEX": "5", "IMAGEBOT_SHARD_COUNT": "4"})
+
+
+def _policies(directory: Path, *, image: str, url: str, automations: int) -> Path:
+    directory.mkdir()
+    documents = [f"""\
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: app, namespace: flux-system}}
+spec: {{image: {image}, interval: 5m, insecure: true}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: app, namespace: flux-system}}
+spec:
+  imageRepositoryRef: {{name: app}}
+  policy: {{semver: {{range: '>=1.0.0'}}}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: gitops, namespace: flux-system}}
+spec: {{url: '{url}', ref: {{branch: main}}}}
+"""]
+    for n in range(automations):
+        documents.append(f"""\
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: team-{n}, namespace: flux-system}}
+spec:
+  interval: 5m
+  sourceRef: {{kind: GitRepository, name: gitops}}
+  git:
+    commit:
+      author: {{name: imagebot, email: bot@example.com}}
+    push: {{branch: main}}
+  update: {{path: ./team-{n}, strategy: Setters}}
+""")
+    (directory / "all.yaml").write_text("---\n".join(documents))
+    return directory
+
+
+@pytest.mark.integration
+def test_each_automation_runs_in_exactly_one_shard(
+    tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[str], str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = repo("org/sharded")
+    registry_anonymous.push_tags(name, ["1.0.0", "1.1.0"])
+    image = f"{registry_anonymous.host}/{name}"
+    env = git_env(tmp_path / "home")
+    files = {f"team-{n}/app.yaml": MANIFEST.format(image=image) for n in range(6)}
+    bare = make_bare(tmp_path / "gitops.git", files, env=env)
+    cfg = _policies(tmp_path / "policies", image=image, url=f"file://{bare}", automations=6)
+    ran: list[str] = []
+    for index in range(3):
+        monkeypatch.setenv("JOB_COMPLETION_INDEX", str(index))  # the flag wins over the environment
+        code = cli.main(["plan", "--json", "--shard", f"{index}/3", "--config", str(cfg),
+                         "--state", str(tmp_path / f"state-{index}.db"), "--workdir", str(tmp_path / f"w{index}")])
+        document = json.loads(capsys.readouterr().out)
+        assert code == 0
+        mine = [a["automation"] for a in document["automations"]]
+        assert mine == sorted(f"flux-system/team-{n}" for n in range(6)
+                              if pipeline.shard_of(ObjectKey("flux-system", f"team-{n}"), 3) == index)
+        ran.extend(mine)
+    assert sorted(ran) == [f"flux-system/team-{n}" for n in range(6)]
+
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
+    monkeypatch.setenv("IMAGEBOT_SHARD_COUNT", "3")
+    code = cli.main(["plan", "--json", "--config", str(cfg), "--state", str(tmp_path / "e.db"),
+                     "--workdir", str(tmp_path / "we")])
+    from_env = [a["automation"] for a in json.loads(capsys.readouterr().out)["automations"]]
+    assert code == 0
+    assert from_env == [a for a in ran if pipeline.shard_of(ObjectKey(*a.split("/")), 3) == 1]
