@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+# the real Kubernetes control plane: kube_cluster, kubeconfig, kube_namespace (docs/testing.md)
+pytest_plugins = ["testing.kube"]
+
 _AMBIENT = ("GITHUB_TOKEN", "GITHUB_ACTIONS", "KUBECONFIG", "DOCKER_CONFIG", "DOCKER_AUTH_CONFIG",
             "REGISTRY_AUTH_FILE", "XDG_STATE_HOME",
             "JOB_COMPLETION_INDEX", "IMAGEBOT_SHARD_COUNT")

@@ -148,13 +148,17 @@ def assess(obj: KubeObject) -> Health | None:
     >>> assess({"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"}}).message
     'Waiting for the load balancer to get an address'
 
-    A field of the wrong type gives ``Unknown`` naming the field, never an exception.
+    A field of the wrong type gives ``Unknown`` naming the field, never an exception. The object
+    must carry ``apiVersion`` and ``kind`` (items of a raw LIST response do not: add them).
     """
     finalizers = get(obj, "metadata", "finalizers")
     if get(obj, "metadata", "deletionTimestamp") and not (
         isinstance(finalizers, list) and HOOK_FINALIZER in finalizers
     ):
         return Health(PROGRESSING, "Pending deletion")
+    if not text(obj, "kind") or not text(obj, "apiVersion"):
+        # items of a raw LIST response carry neither: the caller must add them
+        return Health(UNKNOWN, "cannot assess an object without apiVersion and kind")
     rule = _RULES.get((group(obj), text(obj, "kind")))
     try:
         return rule(obj) if rule is not None else _by_conditions(obj)

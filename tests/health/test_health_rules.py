@@ -227,3 +227,10 @@ def test_hpa_v1_conditions_annotation_must_be_json() -> None:
     health = sync.assess(hpa)
     assert health == Health(UNKNOWN, "cannot assess HorizontalPodAutoscaler: "
                                      "autoscaling.alpha.kubernetes.io/conditions is not JSON")
+
+
+def test_objects_without_kind_are_unknown() -> None:
+    # items of a raw LIST response carry no apiVersion/kind
+    pod = load("pod-running-ready")
+    del pod["apiVersion"], pod["kind"]
+    assert sync.assess(pod) == Health(UNKNOWN, "cannot assess an object without apiVersion and kind")
