@@ -23,6 +23,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from imagebot.model import gitauth
 from imagebot.model.cluster import ApplyOutcome, RenderedObject, SyncResult
 
 Rendered = tuple[sync.Render, str]
+_WORKERS = 8
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
@@ -77,8 +79,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="how long a sync wave may take to become healthy (default: 300)")
 
 
+def _config(args: argparse.Namespace) -> config.Config:
+    loaded = getattr(args, "_loaded_config", None)
+    if loaded is None:
+        loaded = config.load(args.config)
+        args._loaded_config = loaded
+    return loaded
+
+
 def selected_units(args: argparse.Namespace) -> list[sync.SyncUnit]:
-    cfg = config.load(args.config)
+    cfg = _config(args)
     every = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
                        cfg.git_repositories, list(cfg.application_sets.values()))
     found = sync.select(every, args.apps)
@@ -91,7 +101,7 @@ def sources(args: argparse.Namespace) -> sync.Sources:
     if args.repo is not None and not args.repo.is_dir():
         raise ConfigError(f"--repo {args.repo}: not a directory")
     secrets = config.SecretStore(args.secrets_dir)
-    repositories = {r.url: r for r in config.load(args.config).git_repositories.values()}
+    repositories = {r.url: r for r in _config(args).git_repositories.values()}
 
     def auth_for(url: str) -> gitauth.GitAuth | None:
         repository = repositories.get(url)
@@ -230,6 +240,41 @@ def _dependency_failed(unit: sync.SyncUnit, failed: set[str], results: dict[str,
     return None
 
 
+def _sync_one(render: sync.Render, revision: str, clusters: Clusters, options: sync.SyncOptions,
+              *, dry_run: bool, blocked: str | None) -> SyncResult:
+    if blocked:
+        return SyncResult(unit=render.unit.name, revision=revision, error=blocked, dry_run=dry_run)
+    try:
+        return sync.sync_unit(render, revision, clusters.for_unit(render.unit), options)
+    except ConfigError:
+        raise
+    except ImagebotError as exc:
+        return SyncResult(unit=render.unit.name, revision=revision, error=str(exc), dry_run=dry_run)
+
+
+def _sync_all(rendered: Sequence[Rendered], failed_names: set[str], clusters: Clusters,
+              options: sync.SyncOptions, *, dry_run: bool) -> dict[str, SyncResult]:
+    """Independent units sync concurrently (the API server is the bottleneck, not this process);
+    Flux Kustomizations with ``dependsOn`` run one after the other, after what they depend on."""
+    results: dict[str, SyncResult] = {}
+    independent = [(r, rev) for r, rev in rendered if r.unit.kind == "Application"]
+    ordered = [(r, rev) for r, rev in rendered if r.unit.kind != "Application"]
+    for render, _ in independent:  # discovery is warm before threads share the client
+        clusters.for_unit(render.unit)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        futures = {render.unit.name: pool.submit(_sync_one, render, revision, clusters, options,
+                                                 dry_run=dry_run, blocked=None)
+                   for render, revision in independent}
+        for name, future in futures.items():
+            results[name] = future.result()
+    for render, revision in ordered:
+        blocked = _dependency_failed(render.unit, failed_names, results)
+        results[render.unit.name] = _sync_one(render, revision, clusters, options, dry_run=dry_run,
+                                              blocked=blocked)
+    order = {r.unit.name: i for i, (r, _) in enumerate(rendered)}
+    return dict(sorted(results.items(), key=lambda item: order[item[0]]))
+
+
 def run(args: argparse.Namespace) -> int:
     units = selected_units(args)
     kubeconfig = kubeconfig_of(args)
@@ -244,21 +289,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rendered, render_failures = render_all(units, args, clusters)
         failed_names = {u.name for u, _ in render_failures}
-        results: dict[str, SyncResult] = {}
-        for render, revision in rendered:
-            blocked = _dependency_failed(render.unit, failed_names, results)
-            if blocked:
-                result = SyncResult(unit=render.unit.name, revision=revision, error=blocked,
-                                    dry_run=args.dry_run)
-            else:
-                try:
-                    result = sync.sync_unit(render, revision, clusters.for_unit(render.unit), options)
-                except ConfigError:
-                    raise
-                except ImagebotError as exc:
-                    result = SyncResult(unit=render.unit.name, revision=revision, error=str(exc),
-                                        dry_run=args.dry_run)
-            results[render.unit.name] = result
+        results = _sync_all(rendered, failed_names, clusters, options, dry_run=args.dry_run)
     finally:
         clusters.close()
     if args.json:

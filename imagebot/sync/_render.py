@@ -213,6 +213,7 @@ def _manifest(unit: SyncUnit, where: str, doc: Any, namespaced: Callable[[str, s
     if not _DNS_NAME.match(name) and kind not in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
         raise fail(f"{kind} {name!r}: metadata.name must be lower case letters, digits, '-' and '.'")
     body = json.loads(json.dumps(doc))  # a private deep copy, with JSON's number/encoding rules
+    _default_protocols(body)
     meta = body["metadata"]
     if namespaced(api_version, kind):
         namespace = meta.get("namespace")
@@ -232,6 +233,22 @@ def _manifest(unit: SyncUnit, where: str, doc: Any, namespaced: Callable[[str, s
     except ValueError:
         raise fail(f"{ref}: annotation {_tracking.SYNC_WAVE} must be an integer") from None
     return Manifest(body, RenderedObject(ref=ref, source=where, images=tuple(_images(body)), wave=wave))
+
+
+def _default_protocols(node: Any) -> None:
+    """``protocol: TCP`` on ports that omit it: the API server defaults it anyway, but
+    kube-apiserver before 1.21 refuses a server-side apply of a list whose key field is missing
+    (kubernetes/kubernetes#98576)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "ports" and isinstance(value, list):
+                for port in value:
+                    if isinstance(port, dict) and ("port" in port or "containerPort" in port):
+                        port.setdefault("protocol", "TCP")
+            _default_protocols(value)
+    elif isinstance(node, list):
+        for item in node:
+            _default_protocols(item)
 
 
 def _images(node: Any) -> Iterator[str]:

@@ -149,3 +149,15 @@ def test_order_is_wave_then_kind_then_name(tmp_path: Path) -> None:
         "ConfigMap shop/early", "Namespace shop", "ConfigMap shop/z", "Service shop/s",
         "Deployment shop/a", "Deployment shop/b", "Widget shop/w", "ConfigMap shop/late",
     ]
+
+
+def test_ports_get_a_protocol(tmp_path: Path) -> None:
+    # kube-apiserver 1.20 refuses a server-side apply of ports without protocol (kubernetes#98576)
+    write_tree(tmp_path, {"app/s.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+                                        "spec: {ports: [{port: 80}, {port: 53, protocol: UDP}]}\n",
+                          "app/d.yaml": deployment("web", "x:1").replace(
+                              "image: x:1", "image: x:1\n          ports: [{containerPort: 8080}]")})
+    [deploy, service] = sync.render(unit(), tmp_path).manifests
+    assert service.body["spec"]["ports"] == [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]
+    container = deploy.body["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
