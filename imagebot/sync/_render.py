@@ -8,6 +8,7 @@ duplicates), with namespaces defaulted and the unit's tracking id set. Every err
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import fnmatch
 import json
@@ -214,6 +215,13 @@ def _manifest(unit: SyncUnit, where: str, doc: Any, namespaced: Callable[[str, s
         raise fail(f"{kind} {name!r}: metadata.name must be lower case letters, digits, '-' and '.'")
     body = json.loads(json.dumps(doc))  # a private deep copy, with JSON's number/encoding rules
     _default_protocols(body)
+    if kind == "Secret" and api_version == "v1" and isinstance(body.get("stringData"), Mapping):
+        # the apiserver stores stringData as data; applying stringData would change the object on
+        # every sync (Flux folds it the same way)
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        for key, value in body.pop("stringData").items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        body["data"] = data
     meta = body["metadata"]
     if namespaced(api_version, kind):
         namespace = meta.get("namespace")

@@ -161,3 +161,11 @@ def test_ports_get_a_protocol(tmp_path: Path) -> None:
     assert service.body["spec"]["ports"] == [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]
     container = deploy.body["spec"]["template"]["spec"]["containers"][0]
     assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+
+
+def test_secret_string_data_is_folded_into_data(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+                                        "data: {a: YQ==}\nstringData: {b: secret}\n"})
+    [secret] = sync.render(unit(), tmp_path).manifests
+    assert "stringData" not in secret.body
+    assert secret.body["data"] == {"a": "YQ==", "b": "c2VjcmV0"}
