@@ -5,7 +5,8 @@ Aspects under test:
 * a custom resource round-trips (the vendored reflect2 that crashed with Go >= 1.18 is replaced);
 * a Deployment applied with kubectl gets a ReplicaSet and Pods from the real controllers, and the
   test kubelet makes it Available; a Pod marked ``hold`` stays Pending;
-* a second control plane can run beside the session's, and kube-down stops exactly its processes.
+* a second control plane can run beside the session's, and kube-down stops exactly its processes;
+* with --watch-pid, the control plane stops by itself when the watched process (the session) exits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,23 @@ def test_kube_down_stops_exactly_what_kube_up_started(tmp_path: Path, kube_clust
     assert not list((state / "pids").glob("*.pid"))
     # the session's cluster is untouched
     assert kube_cluster.kubectl("get", "--raw", "/readyz").strip() == "ok"
+
+
+def test_watch_pid_stops_the_cluster_when_the_session_dies(tmp_path: Path) -> None:
+    state = tmp_path / "watched"
+    session = subprocess.Popen(["sleep", "600"])
+    try:
+        up = subprocess.run([str(SCRIPTS / "kube-up"), str(state), "--no-kubelet", "--watch-pid", str(session.pid)],
+                            capture_output=True, text=True, timeout=300, check=False, env=script_env())
+        assert up.returncode == 0, up.stderr
+        pids = json.loads((state / "cluster.json").read_text())["pids"]
+        watcher = int((state / "pids" / "watcher.pid").read_text().split()[0])
+        assert all(_alive(pid) for pid in [*pids.values(), watcher])
+    finally:
+        session.kill()
+        session.wait()
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in [*pids.values(), watcher]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in [*pids.values(), watcher])
+    assert not list((state / "pids").glob("*.pid"))
