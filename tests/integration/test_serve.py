@@ -197,24 +197,33 @@ def test_tags_pushed_while_serving_become_one_commit_each_and_metrics_and_status
     assert status["automations"][0]["lastCommit"] == f"main@{head[:12]}"
 
 
-def test_sigterm_stops_the_process_cleanly(setup: tuple[str, str, Path, Path], tmp_path: Path,
-                                           genv: dict[str, str]) -> None:
-    """The service has run its automation once (and may be running it again) when SIGTERM comes."""
+def test_sighup_with_a_broken_configuration_keeps_serving_and_sigterm_stops_cleanly(
+    setup: tuple[str, str, Path, Path], tmp_path: Path, genv: dict[str, str],
+) -> None:
+    """The service has run its automation once (and may be running it again) when the signals come."""
     _, _, _, config = setup
-    process = subprocess.Popen(
-        [sys.executable, "-m", "imagebot", "--log-format", "text", "-v", "serve", "--config", str(config),
-         "--state", str(tmp_path / "state.db"), "--workdir", str(tmp_path / "work"), "--grace", "20",
-         "--listen", "127.0.0.1:0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, **genv},
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "imagebot", "--log-format", "text", "-v", "serve", "--config", str(config),
+             "--state", str(tmp_path / "state.db"), "--workdir", str(tmp_path / "work"), "--grace", "20",
+             "--listen", "127.0.0.1:0", "--watch", "0"],
+            stderr=stderr, env={**os.environ, **genv},
+        )
     try:
         wait_for(lambda: scanned(tmp_path / "state.db") or process.poll() is not None)
+        (config / "broken.yaml").write_text("kind: [unclosed\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "configuration not reloaded" in log.read_text() or process.poll() is not None)
+        assert process.poll() is None, log.read_text()
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    err = log.read_text()
     assert process.returncode == 0, err
+    assert "broken.yaml" in err
     assert "received SIGTERM: stopping" in err
     assert "imagebot serve stopped" in err
