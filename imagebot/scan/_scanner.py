@@ -22,7 +22,7 @@ from imagebot.model.images import TagList
 from imagebot.model.registries import Credential, RegistrySettings
 from imagebot.model.scans import ScanResult, TagMemory, TagRecord
 from imagebot.scan import _distribution
-from imagebot.scan._endpoints import host_of, targets
+from imagebot.scan._endpoints import Target, host_of, targets
 from imagebot.scan._http import RegistryHTTP
 
 __all__ = ["CredentialLookup", "DigestMode", "ScanOptions", "current_facts", "remember", "scan_repository"]
@@ -130,6 +130,22 @@ async def _resolve_digests(
     return digests, created
 
 
+def _targets(repo: flux.ImageRepository, settings: RegistrySettings) -> list[Target]:
+    return targets(repo.image, insecure=repo.insecure, mirrors=settings.mirrors,
+                   insecure_hosts=settings.insecure, custom_tls=repo.cert_secret_ref is not None)
+
+
+async def _connect(
+    http: RegistryHTTP, repo: flux.ImageRepository, target: Target, credentials: CredentialLookup,
+) -> _distribution.Endpoint:
+    """The endpoint of ``repo`` at ``target`` with its credential, pinged (``GET /v2/``, once per
+    host per run); raises what the ping raised, so callers try the next target."""
+    host = host_of(target.base_url)
+    credential = credentials(target.credential_host, repo.image.path, repo.secret_ref)
+    await http.ping(host=host, base_url=target.base_url, credential=credential)
+    return _distribution.Endpoint(target.base_url, host, repo.image.path, credential)
+
+
 async def scan_repository(
     http: RegistryHTTP,
     repo: flux.ImageRepository,
@@ -149,14 +165,11 @@ async def scan_repository(
         return ScanResult(repo.key, image, error=str(exc))
     failures: list[str] = []
     retryable = True
-    for target in targets(image, insecure=repo.insecure, mirrors=settings.mirrors,
-                          insecure_hosts=settings.insecure, custom_tls=repo.cert_secret_ref is not None):
+    for target in _targets(repo, settings):
         host = host_of(target.base_url)
         try:
-            credential = credentials(target.credential_host, image.path, repo.secret_ref)
-            endpoint = _distribution.Endpoint(target.base_url, host, image.path, credential)
             async with asyncio.timeout(repo.timeout.total_seconds()):
-                await http.ping(host=host, base_url=target.base_url, credential=credential)
+                endpoint = await _connect(http, repo, target, credentials)
                 raw = _valid_tags(await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags),
                                   image.canonical)
                 kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)}
@@ -215,14 +228,9 @@ async def current_facts(
 ) -> tuple[dict[Tag, Digest], dict[Tag, str]]:
     """What each tag points at right now (HEAD; mirrors first), and with ``sources`` the image's
     source URL; a tag is missing where its look-up failed."""
-    image = repo.image
-    for target in targets(image, insecure=repo.insecure, mirrors=settings.mirrors,
-                          insecure_hosts=settings.insecure, custom_tls=repo.cert_secret_ref is not None):
-        host = host_of(target.base_url)
+    for target in _targets(repo, settings):
         try:
-            credential = credentials(target.credential_host, image.path, repo.secret_ref)
-            endpoint = _distribution.Endpoint(target.base_url, host, image.path, credential)
-            await http.ping(host=host, base_url=target.base_url, credential=credential)
+            endpoint = await _connect(http, repo, target, credentials)
         except errors.ImagebotError as exc:
             logger.info("%s: %s; trying the next endpoint", repo.key, exc)
             continue
