@@ -1,7 +1,8 @@
 """Assess the health of live Kubernetes objects saved with kubectl, offline.
 
-Reads objects as 'kubectl get -o yaml' (or -o json) prints them: one object, a List, or several
-YAML documents; FILE '-' is standard input. Prints, for each object, its kind, namespace/name,
+Reads objects as 'kubectl get -o yaml' (or -o json) prints them: one object, a List (or a typed
+list such as DeploymentList, as the API returns it), or several YAML documents; FILE '-' is
+standard input. Prints, for each object, its kind, namespace/name,
 health (Healthy, Progressing, Degraded, Suspended, Missing, Unknown; '-' for kinds that have no
 health, such as ConfigMap) and why, then the overall health with the objects that cause it. The
 rules are Argo CD's, per kind, including Argo Rollouts (a canary paused at a step is
@@ -59,7 +60,11 @@ def _objects(name: str) -> list[Mapping[str, Any]]:
         if not isinstance(document, Mapping) or not isinstance(document.get("kind"), str):
             raise _InputError(f"{where}: not a Kubernetes object (no kind)")
         if document["kind"].endswith("List") and isinstance(document.get("items"), list):
-            for index, item in enumerate(document["items"]):
+            # a typed list straight from the API (DeploymentList) leaves kind out of its items
+            kind = document["kind"][: -len("List")]
+            implied = {"apiVersion": document.get("apiVersion", ""), "kind": kind} if kind else {}
+            for index, raw in enumerate(document["items"]):
+                item = {**implied, **raw} if isinstance(raw, Mapping) and "kind" not in raw else raw
                 if not isinstance(item, Mapping) or not isinstance(item.get("kind"), str):
                     raise _InputError(f"{where}: items[{index}] is not a Kubernetes object (no kind)")
                 found.append(item)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from imagebot import cli
+from imagebot import cli, yamldoc
 
 TESTDATA = Path(__file__).parent / "testdata"
 
@@ -103,6 +103,18 @@ def test_json_marks_objects_without_health_and_uncounted_ones(tmp_path: Path,
         {"apiVersion": "v1", "kind": "Secret", "namespace": "shop", "name": "s",
          "status": None, "message": "", "counted": True},
     ]}
+
+
+def test_a_typed_list_from_the_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GET /api/v1/namespaces/shop/pods answers a PodList whose items carry no apiVersion/kind
+    pod = yamldoc.load_all_plain((TESTDATA / "pod-crashloop.yaml").read_text())[0]
+    del pod["apiVersion"], pod["kind"]
+    path = tmp_path / "pods.json"
+    path.write_text(json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [pod]}))
+    code, out, _ = run(capsys, "-f", str(path), "--json")
+    assert code == 0
+    [obj] = json.loads(out)["objects"]
+    assert (obj["apiVersion"], obj["kind"], obj["status"]) == ("v1", "Pod", "Degraded")
 
 
 @pytest.mark.parametrize(("content", "error"), [
