@@ -138,6 +138,7 @@ class Service:
         self._secrets = config.SecretStore(settings.secrets_dir)
         self._git_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._reloading = threading.Lock()
         self._seen: dict[ObjectKey, str | None] = {}
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(1, settings.workers))},
@@ -167,6 +168,10 @@ class Service:
 
     def reload(self) -> bool:
         """Re-read the configuration; on an error keep the running one (and say why)."""
+        with self._reloading:  # the watch job and SIGHUP may ask at the same moment
+            return self._reload()
+
+    def _reload(self) -> bool:
         fingerprint = _fingerprint(self.settings.config_path)
         try:
             loaded = self._load()
@@ -191,8 +196,9 @@ class Service:
 
     def check_config(self) -> None:
         """Reload when a file under the configuration path changed (the watch job)."""
-        if _fingerprint(self.settings.config_path) != self._config_fingerprint:
-            self.reload()
+        with self._reloading:
+            if _fingerprint(self.settings.config_path) != self._config_fingerprint:
+                self._reload()
 
     def automations(self, cfg: config.Config) -> list[flux.ImageUpdateAutomation]:
         chosen = [a for _, a in sorted(cfg.automations.items()) if not a.suspend]
