@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import hypothesis
 import pytest
 
 # the real Kubernetes control plane: kube_cluster, kubeconfig, kube_namespace (docs/testing.md)
@@ -23,3 +24,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
             monkeypatch.delenv(name)
     # no ~/.docker/config.json of the machine may leak into a test
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
+# Hypothesis's default 200 ms deadline per example fails property tests on a loaded machine
+# (seen on the 2-core CI machine with other work running); tests never time things.
+hypothesis.settings.register_profile("imagebot", deadline=None)
+hypothesis.settings.load_profile("imagebot")
