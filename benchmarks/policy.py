@@ -1,8 +1,9 @@
 """Benchmark the policy stage: one selection from 100,000 tags, per policy kind, on one core.
 
-Run: ``.venv/bin/python benchmarks/policy.py [--tags N] [--repeat R]``. Prints the median time per
-``policy.evaluate`` call (full trace included) next to a naive baseline that parses every tag
-with ``semver.Version.parse`` (or ``float``/``re``) and sorts. Target: under 0.3 s each.
+Run: ``.venv/bin/python benchmarks/policy.py [--tags N] [--repeat R]``. Prints the median CPU time
+per ``policy.evaluate`` call (full trace included) next to a naive baseline that parses every tag
+with ``semver.Version.parse`` (or ``float``/``re``) and sorts. Target: under 0.3 s each, and at or
+below the naive baseline.
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def naive_numerical(tags: list[str]) -> str:
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        # CPU time: on a shared machine the wall clock also measures the wait for a core
+        start = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times), result
 
 
@@ -121,7 +123,7 @@ def main() -> int:
         ("numerical asc", number_list, _policy(flux.NumericalChoice()), naive_numerical, numbers),
         ("alphabetical desc", mixed_list, _policy(flux.AlphabeticalChoice("desc")), None, mixed),
     ]
-    print(f"{args.tags:,} tags per list, median of {args.repeat} runs, one core\n")
+    print(f"{args.tags:,} tags per list, median CPU time of {args.repeat} runs, one core\n")
     print(f"{'policy':<32} {'imagebot':>10} {'naive':>10}  {'selected':<26} status")
     print("-" * 92)
     failed = False
@@ -130,11 +132,14 @@ def main() -> int:
         assert isinstance(evaluation, selections.Evaluation)
         selection = evaluation.selection
         tag = selection.tag if selection else "-"
-        baseline = f"{timed(functools.partial(naive, raw), args.repeat)[0]:.3f}s" if naive else "-"
-        ok = seconds < TARGET
-        failed |= not ok
-        print(f"{name:<32} {seconds:>9.3f}s {baseline:>10}  {tag:<26} {'ok' if ok else 'SLOW'}")
-    print(f"\ntarget: < {TARGET} s per selection")
+        naive_seconds = timed(functools.partial(naive, raw), args.repeat)[0] if naive else None
+        baseline = f"{naive_seconds:.3f}s" if naive_seconds is not None else "-"
+        status = "SLOW" if seconds >= TARGET else "ok"
+        if naive_seconds is not None and seconds > naive_seconds:
+            status += f", {seconds / naive_seconds:.1f}x naive"
+        failed |= status != "ok"
+        print(f"{name:<32} {seconds:>9.3f}s {baseline:>10}  {tag:<26} {status}")
+    print(f"\ntarget: < {TARGET} s per selection, and at or below the naive baseline")
     return 1 if failed else 0
 
 

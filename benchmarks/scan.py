@@ -265,7 +265,7 @@ def measure_plan(
         "(e) imagebot plan, cold (fresh state)", lambda i: [*plan, "--state", str(work / f"e{i}.db")],
         env=env, work=work, repeat=args.repeat, check=check,
     )
-    cold.note = f"{args.repos} policies and marked files; {args.repos} digest HEADs"
+    cold.note = f"{args.repos} policies and marked files; {2 * args.repos} digest HEADs (selected, current)"
     print("(f) imagebot plan, warm ...", flush=True)
     warm = work / "f.db"
     _run_child([*plan, "--state", str(warm)], env, work / "prime.out")  # the state a plan leaves
