@@ -92,8 +92,8 @@ def _seed(root: Path, apps: int) -> tuple[Path, Path]:
     return repo, policies
 
 
-def _sync(repo: Path, policies: Path, kubeconfig: Path, out: Path) -> tuple[float, float, str]:
-    """One ``imagebot sync`` child process: wall time, its peak RSS (MB), and the outcome counts."""
+def _sync(repo: Path, policies: Path, kubeconfig: Path, out: Path) -> tuple[float, float, float, str]:
+    """One ``imagebot sync`` child process: wall time, its CPU time, peak RSS (MB), outcome counts."""
     command = [str(ROOT / ".venv/bin/imagebot"), "sync", "--config", str(policies), "--repo", str(repo),
                "--kubeconfig", str(kubeconfig), "--json"]
     started = time.perf_counter()
@@ -111,7 +111,8 @@ def _sync(repo: Path, policies: Path, kubeconfig: Path, out: Path) -> tuple[floa
     for unit in report["units"]:
         for outcome in unit["outcomes"]:
             actions[outcome["action"]] = actions.get(outcome["action"], 0) + 1
-    return elapsed, usage.ru_maxrss / 1024, ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, summary
 
 
 def _cluster(state: Path, emulator: bool) -> tuple[Path, Callable[[], None]]:
@@ -145,12 +146,13 @@ def main() -> None:
         kubeconfig, stop = _cluster(root / "state", args.emulator)
         try:
             server = "stdlib emulator" if args.emulator else "kube-apiserver 1.20 (scripts/kube-up)"
-            print(f"{args.apps} Applications x 5 objects against {server}")
-            print("| run | wall | peak RSS | outcomes |")
-            print("| --- | --- | --- | --- |")
+            print(f"{args.apps} Applications x 5 objects against {server}; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            print("| run | wall | imagebot CPU | peak RSS | outcomes |")
+            print("| --- | --- | --- | --- | --- |")
             for label in ("first sync", "no-change resync"):
-                elapsed, rss, outcomes = _sync(repo, policies, kubeconfig, root / "out.json")
-                print(f"| {label} | {elapsed:.2f} s | {rss:.0f} MB | {outcomes} |", flush=True)
+                elapsed, cpu, rss, outcomes = _sync(repo, policies, kubeconfig, root / "out.json")
+                print(f"| {label} | {elapsed:.2f} s | {cpu:.2f} s | {rss:.0f} MB | {outcomes} |", flush=True)
         finally:
             stop()
 

@@ -3,7 +3,8 @@
 One ConfigMap per unit, ``imagebot-inventory-<unit>`` in the unit's own namespace (``argocd`` or
 ``flux-system`` as in your policies/; created when missing), holds Flux-style entries
 (``<namespace>_<name>_<group>_<kind>`` and version), the revision, and the last operation's phase
-and message. Prune works from it; ``imagebot apps`` reports it. Used by :mod:`._reconcile`.
+and message; ``syncedAt`` is when any of these last changed (a no-change resync writes
+nothing). Prune works from it; ``imagebot apps`` reports it. Used by :mod:`._reconcile`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Inventory:
     phase: str | None = None
     message: str = ""
     synced_at: str | None = None
+    exists: bool = False
 
 
 def ref(unit: SyncUnit) -> ObjectRef:
@@ -50,13 +52,14 @@ def read(cluster: KubernetesCluster, unit: SyncUnit) -> Inventory:
         phase=data.get("phase") or None,
         message=data.get("message", ""),
         synced_at=data.get("syncedAt") or None,
+        exists=True,
     )
 
 
 def write(cluster: KubernetesCluster, unit: SyncUnit, entries: Sequence[ObjectRef], *, revision: str,
-          phase: str, message: str) -> None:
+          phase: str, message: str, namespace_exists: bool = False) -> None:
     where = ref(unit)
-    if cluster.get(ObjectRef("v1", "Namespace", "", where.namespace)) is None:
+    if not namespace_exists and cluster.get(ObjectRef("v1", "Namespace", "", where.namespace)) is None:
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": where.namespace}})
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cluster.apply({

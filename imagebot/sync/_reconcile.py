@@ -135,8 +135,13 @@ def _attempt(render: Render, revision: str, cluster: KubernetesCluster, options:
     message = "; ".join(notes)
     if not options.dry_run:
         entries = [m.ref for m in render.manifests] + [r for r in kept if r.key not in desired]
-        _inventory.write(cluster, unit, entries, revision=revision,
-                         phase="Failed" if failed or error else "Succeeded", message=error or message)
+        phase = "Failed" if failed or error else "Succeeded"
+        unchanged = (inventory.exists and sorted(inventory.entries) == sorted(entries)
+                     and (inventory.revision, inventory.phase, inventory.message)
+                     == (revision, phase, error or message))
+        if not unchanged:  # a no-change resync writes nothing
+            _inventory.write(cluster, unit, entries, revision=revision, phase=phase, message=error or message,
+                             namespace_exists=inventory.exists)
     return SyncResult(unit=unit.name, revision=revision, outcomes=tuple(outcomes), message=message,
                       diff="".join(diffs), dry_run=options.dry_run, error=error or None)
 

@@ -62,8 +62,11 @@ def test_first_sync_creates_namespace_and_applies_in_order(syncer: Syncer, emula
     # the namespace CreateNamespace made is not tracked
     assert "argocd.argoproj.io/tracking-id" not in (emulator.get("/api/v1/namespaces/shop")["metadata"]
                                                     .get("annotations") or {})
+    emulator.requests.clear()
     again = syncer.sync(options=CREATE_NS)
     assert {a for a, _ in actions(again)} == {"unchanged"}
+    # a no-change resync reads the inventory and writes nothing back
+    assert not [path for method, path in emulator.requests if "inventory" in path and method != "GET"]
     syncer.write({"app/all.yaml": deployment("web", "ghcr.io/org/web:2.0") + "---\n" + configmap("settings")
                   + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
                     "spec: {ports: [{port: 80, protocol: TCP}]}\n"})
