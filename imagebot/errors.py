@@ -62,7 +62,15 @@ class ImagebotError(Exception):
 
 
 class ConfigError(ImagebotError):
-    """The configuration cannot be used as written; a human must edit it."""
+    """The configuration cannot be used as written; a human must edit it.
+
+    ``key_path`` is the key inside the object (``spec.policy.semver.range``) when known, so a
+    finding can be put on its line (``imagebot validate``).
+    """
+
+    def __init__(self, message: str, *, key_path: str | None = None) -> None:
+        super().__init__(message)
+        self.key_path = key_path
 
 
 class PolicyError(ConfigError):

@@ -26,7 +26,7 @@ from ruamel.yaml.reader import ReaderError
 
 __all__ = [
     "MAX_DEPTH", "PathKey", "Scalar", "ScalarStyle", "YAMLSyntaxError", "check_depth", "dump_plain",
-    "load_all_plain", "locate_scalars",
+    "key_lines", "load_all_plain", "locate_scalars",
 ]
 
 MAX_DEPTH = 1000
@@ -295,3 +295,70 @@ def _scalar(
         value=event.value, document=document, path=path, start=start, end=end, line=line,
         style=style, tag=event.tag, flow=parent is not None and parent.flow,
     )
+
+
+def key_lines(text: str) -> dict[tuple[int, str], int]:
+    """Where each mapping key of ``text`` is written: ``(document, key path)`` → 1-based line.
+
+    ``document`` is 1-based; key paths read like config errors (``spec.generators[0].list``);
+    ``(document, "")`` is the line the document's content starts on. Used to put a line on a
+    finding (``imagebot validate``); raises :class:`YAMLSyntaxError` when ``text`` is not YAML.
+    """
+    check_depth(text)
+    lines: dict[tuple[int, str], int] = {}
+    stack: list[_KeyFrame] = []
+    document = 0
+    try:
+        events = list(YAML(typ="safe", pure=True).parse(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise YAMLSyntaxError(line, exc.problem or "invalid YAML") from exc
+    except YAMLError as exc:
+        raise YAMLSyntaxError(0, str(exc).splitlines()[0]) from exc
+    for event in events:
+        kind = type(event)
+        if kind is DocumentStartEvent:
+            document += 1
+            stack.clear()
+            continue
+        if not (kind is ScalarEvent or kind is AliasEvent or kind in _COLLECTIONS):
+            if issubclass(kind, CollectionEndEvent) and stack:
+                stack.pop()
+            continue
+        parent = stack[-1] if stack else None
+        path: tuple[PathKey, ...] = ()
+        if parent is None:
+            lines.setdefault((document, ""), event.start_mark.line + 1)
+        elif parent.mapping and parent.expect_key:
+            parent.expect_key = False
+            parent.key = event.value if kind is ScalarEvent else "?"
+            lines.setdefault((document, _dotted((*parent.path, parent.key))), event.start_mark.line + 1)
+            if kind in _COLLECTIONS:  # a complex key: walked, its keys recorded under "?"
+                stack.append(_KeyFrame(("?",), kind is MappingStartEvent))
+            continue
+        elif parent.mapping:
+            parent.expect_key = True
+            path = (*parent.path, parent.key)
+        else:
+            path = (*parent.path, parent.index)
+            parent.index += 1
+        if kind in _COLLECTIONS:
+            stack.append(_KeyFrame(path, kind is MappingStartEvent))
+    return lines
+
+
+@dataclasses.dataclass(slots=True)
+class _KeyFrame:
+    path: tuple[PathKey, ...]
+    mapping: bool
+    expect_key: bool = True
+    key: PathKey = "?"
+    index: int = 0
+
+
+def _dotted(path: tuple[PathKey, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

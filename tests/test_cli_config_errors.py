@@ -82,7 +82,8 @@ def test_policy_naming_a_missing_repository(workdir: Path, capsys: pytest.Captur
     assert scan(workdir) == 2
     assert one_error_line(capsys) == (
         f"imagebot: configuration error: {path} (document 1): ImagePolicy apps/app: "
-        f"spec.imageRepositoryRef: ImageRepository apps/ap not found in {workdir / 'policies'}"
+        f"spec.imageRepositoryRef: ImageRepository apps/ap not found in {workdir / 'policies'} "
+        "(did you mean 'apps/app'?)"
     )
 
 

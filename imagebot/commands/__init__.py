@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "policy": "test an ImagePolicy against a list of tags, offline",
     "set": "write image references into marked YAML fields (no registry involved)",
     "markers": "list image-policy markers and image references without one",
+    "validate": "check the configuration and the markers offline: kinds, keys, references, ranges",
     "sync": "render Argo CD Applications / Flux Kustomizations from Git and apply them to a cluster",
     "apps": "sync status and health of each Application / Kustomization against the cluster",
     "action": "run as a GitHub Actions step (the entrypoint of action.yml)",

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from imagebot import config, setters
+from imagebot import setters, validation
 from imagebot.commands import set as set_command
 from imagebot.errors import ConfigError
 from imagebot.model.ids import ObjectKey
@@ -50,7 +50,7 @@ def known_policies(args: argparse.Namespace) -> dict[ObjectKey, str] | None:
         return None
     known: dict[ObjectKey, str] = {}
     if args.config is not None:
-        loaded = config.load(args.config)
+        loaded = validation.load(args.config)
         for key, policy in loaded.image_policies.items():
             repository = loaded.image_repositories.get(policy.repository)
             known[key] = repository.image.name if repository is not None else ""

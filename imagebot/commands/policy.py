@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from imagebot import config, errors, policy
+from imagebot import errors, policy, validation
 from imagebot.model import flux, images
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.selections import Evaluation
@@ -87,7 +87,7 @@ def _read_objects(
         path: Path,
 ) -> tuple[dict[ObjectKey, flux.ImagePolicy], dict[ObjectKey, flux.ImageRepository]]:
     # the file may hold the policy alone: its ImageRepository is optional here
-    loaded = config.load(path, check_references=False)
+    loaded = validation.load(path, check_references=False)
     return dict(loaded.image_policies), dict(loaded.image_repositories)
 
 

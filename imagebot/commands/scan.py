@@ -22,7 +22,7 @@ import re
 import sys
 from pathlib import Path
 
-from imagebot import config, scan, state
+from imagebot import config, scan, state, validation
 from imagebot.errors import ConfigError
 from imagebot.model.scans import ScanResult
 
@@ -77,7 +77,7 @@ def state_path(args: argparse.Namespace) -> Path:
 
 
 def load_settings(args: argparse.Namespace) -> config.Config:
-    loaded = config.load(args.config)
+    loaded = validation.load(args.config)
     extra = _mirrors(args.mirror)
     if extra:
         registries = dataclasses.replace(loaded.registries, mirrors={**loaded.registries.mirrors, **extra})

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from imagebot import config, sync
+from imagebot import config, sync, validation
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import gitauth
 from imagebot.model.cluster import ApplyOutcome, RenderedObject, SyncResult
@@ -82,7 +82,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> config.Config:
     loaded = getattr(args, "_loaded_config", None)
     if loaded is None:
-        loaded = config.load(args.config)
+        loaded = validation.load(args.config)  # the one loader every command uses
         args._loaded_config = loaded
     return loaded
 

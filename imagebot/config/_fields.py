@@ -41,7 +41,7 @@ class Fields:
         return f"{self.path}.{key}" if self.path else key
 
     def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.where}: {self._key(key)}: {message}")
+        return ConfigError(f"{self.where}: {self._key(key)}: {message}", key_path=self._key(key))
 
     def has(self, key: str) -> bool:
         return self._raw.get(key) is not None
@@ -51,6 +51,10 @@ class Fields:
 
     def keys(self) -> list[str]:
         return [str(k) for k in self._raw]
+
+    def mapping(self) -> Mapping[str, Any]:
+        """The mapping itself, unchecked (for key-level checks such as near-miss detection)."""
+        return self._raw
 
     def raw(self, key: str) -> object:
         return self._raw.get(key)

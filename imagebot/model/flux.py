@@ -155,6 +155,12 @@ class ImageUpdateAutomation:
     suspend: bool = False
     source_file: str = ""
 
+    def selects(self, policy: ImagePolicy) -> bool:
+        """Whether this automation applies ``policy``: its namespace, and ``policySelector`` matches."""
+        return policy.key.namespace == self.key.namespace and all(
+            policy.labels.get(key) == value for key, value in self.policy_selector.items()
+        )
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Kustomization:
