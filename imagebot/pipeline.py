@@ -332,6 +332,7 @@ def _message(automation: flux.ImageUpdateAutomation, changes: ChangeSet,
              evaluations: Sequence[Evaluation]) -> str:
     data = publish.template_data(
         automation.key, changes, selections=[e.selection for e in evaluations if e.selection is not None],
+        v1beta1=automation.api_version.endswith("/v1beta1"),
     )
     try:
         return publish.render_commit_message(automation.commit.message_template, data)

@@ -195,6 +195,7 @@ def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
         interval=spec.duration("interval"),
         suspend=spec.flag("suspend"),
         source_file=doc.where,
+        api_version=doc.string("apiVersion"),
     )
 
 

@@ -201,6 +201,8 @@ def inspect(path: Path | str, *, check_references: bool = True) -> tuple[Config,
                 continue
             defined_in[(kind, obj.key)] = where
             objects[kind][obj.key] = obj
+            if kind == "ImageUpdateAutomation" and _uses_updated(obj):
+                found("warning", "deprecated", _DEPRECATED_UPDATED, "spec.git.commit.messageTemplate")
         findings += _with_lines(file, file_findings)
     if check_references:
         findings += _references(path, objects, unloaded)
@@ -280,6 +282,18 @@ def _classify(doc: Fields, found: _Collector) -> tuple[str, str]:
             raise _Skip
     logger.debug("%s: ignoring %s %s", doc.where, api_version or "(no apiVersion)", kind)
     return group, kind
+
+
+_DEPRECATED_UPDATED = (
+    "spec.git.commit.messageTemplate uses '.Updated' (deprecated): Flux v1beta1's data model, which "
+    "v1beta2 and v1 removed; imagebot provides it for this v1beta1 object, and '.Changed' works in every "
+    "version"
+)
+
+
+def _uses_updated(automation: flux.ImageUpdateAutomation) -> bool:
+    template = automation.commit.message_template or ""
+    return automation.api_version.endswith("/v1beta1") and re.search(r"\.Updated\b", template) is not None
 
 
 class _Skip(Exception):

@@ -154,6 +154,8 @@ class ImageUpdateAutomation:
     interval: datetime.timedelta | None = None
     suspend: bool = False
     source_file: str = ""
+    api_version: str = "image.toolkit.fluxcd.io/v1"
+    """As written: a ``v1beta1`` automation's messageTemplate sees Flux v1beta1's ``.Updated``."""
 
     def selects(self, policy: ImagePolicy) -> bool:
         """Whether this automation applies ``policy``: its namespace, and ``policySelector`` matches."""

@@ -31,6 +31,8 @@ from imagebot.publish._templatedata import (
     NamespacedName,
     ObjectIdentifier,
     TemplateData,
+    Updated,
+    UpdatedImage,
     template_data,
 )
 
@@ -55,6 +57,8 @@ __all__ = [
     "NamespacedName",
     "ObjectIdentifier",
     "TemplateData",
+    "Updated",
+    "UpdatedImage",
     "branch_name",
     "branch_names",
     "convert_flux_template",

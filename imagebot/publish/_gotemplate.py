@@ -10,6 +10,7 @@ users who want to see (and keep) the Jinja2 equivalent.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import re
@@ -29,7 +30,7 @@ _JINJA_KEYWORDS = frozenset({
 _RESERVED_NAMES = _JINJA_KEYWORDS | {
     "loop", "self", "varargs", "kwargs", "caller", "super", "range", "dict", "namespace", "lipsum",
     "cycler", "joiner", "go_items", "go_values", "_root", "AutomationObject", "Changed", "Values",
-    "images", "lines",
+    "Updated", "images", "lines",
 }
 _DICT_METHODS = frozenset({"items", "keys", "values", "get", "copy", "pop", "update", "clear",
                            "setdefault", "fromkeys", "popitem"})
@@ -40,6 +41,8 @@ _REMOVED = {
         "'.Changed.Objects' instead"
     ),
 }
+_V1BETA1 = contextvars.ContextVar("_V1BETA1", default=False)
+"""True while converting a v1beta1 automation's template: ``.Updated`` is its data model then."""
 _OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
@@ -270,12 +273,13 @@ def _operand(operand: Operand, scope: _Scope, line: int) -> str:
 
 def _root_fields(chain: list[str], line: int) -> str:
     for removed, message in _REMOVED.items():
-        if tuple(chain[:len(removed)]) == removed:
+        if tuple(chain[:len(removed)]) == removed and not (removed == ("Updated",) and _V1BETA1.get()):
             raise fail(line, message)
     if not chain:
         return "_root"
     head, rest = chain[0], chain[1:]
-    base = head if head in ("AutomationObject", "Changed", "Values") else "_root" + _attribute(head)
+    bare = ("AutomationObject", "Changed", "Values", "Updated")
+    base = head if head in bare else "_root" + _attribute(head)
     return base + "".join(_attribute(name) for name in rest)
 
 
@@ -285,16 +289,21 @@ def _attribute(name: str) -> str:
     return f".{name}"
 
 
-def convert_flux_template(go_template: str) -> str:
+def convert_flux_template(go_template: str, *, v1beta1: bool = False) -> str:
     """Translate a Flux (Go text/template) commit message template into Jinja2.
 
     >>> convert_flux_template("{{range .Changed.Changes}}{{.NewValue}} {{end}}")
     '{% for dot in go_values(Changed.Changes) %}{{ dot.NewValue }} {% endfor %}'
 
     Raises ``ConfigError`` (with the line) for syntax errors, functions imagebot does not provide,
-    ``define``/``template``/``block``, and the fields Flux's v1 API removed (``.Updated``).
+    ``define``/``template``/``block``, and the fields Flux's v1 API removed (``.Updated``) —
+    unless ``v1beta1``: a v1beta1 automation's template was written for that data model.
     """
-    nodes = parse(go_template)
-    writer = _Writer()
-    writer.nodes(nodes, _Scope("", {}, 0))
+    token = _V1BETA1.set(v1beta1)
+    try:
+        nodes = parse(go_template)
+        writer = _Writer()
+        writer.nodes(nodes, _Scope("", {}, 0))
+    finally:
+        _V1BETA1.reset(token)
     return "".join(writer.out)

@@ -107,7 +107,7 @@ def render_commit_message(template: str | None, data: TemplateData) -> str:
         template = DEFAULT_MESSAGE_TEMPLATE
     elif looks_like_go_template(template):
         try:
-            template = convert_flux_template(template)
+            template = convert_flux_template(template, v1beta1=data.Updated is not None)
         except errors.ConfigError as exc:
             raise errors.ConfigError(f"{what}: {exc}") from exc
         logger.debug("converted the Go messageTemplate of %s to Jinja2: %r", data.automation, template)
@@ -122,6 +122,7 @@ def _context(data: TemplateData) -> dict[str, object]:
         "AutomationObject": data.AutomationObject,
         "Changed": data.Changed,
         "Values": data.Values,
+        **({"Updated": data.Updated} if data.Updated is not None else {}),
         "images": data.images,
         "lines": data.lines,
         "_root": data,

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from imagebot.model.changes import ChangeSet, FieldChange, ObjectId
 from imagebot.model.ids import ObjectKey
+from imagebot.model.images import parse_image_repo
 from imagebot.model.selections import Selection
 from imagebot.publish import _summary
 from imagebot.publish._gofmt import go_str
@@ -27,6 +28,8 @@ __all__ = [
     "NamespacedName",
     "ObjectIdentifier",
     "TemplateData",
+    "Updated",
+    "UpdatedImage",
     "template_data",
 ]
 
@@ -126,6 +129,54 @@ class Changed:
         return f"{{{self.FileChanges}}}"
 
 
+@dataclasses.dataclass(frozen=True, slots=True, order=True)
+class UpdatedImage:
+    """Flux v1beta1's ``ImageRef``: prints as the reference written (``ghcr.io/org/app:1.2.3``)."""
+
+    ref: str
+    Identifier: str
+    """The tag, or the digest when the reference has one."""
+    Repository: str
+    """``org/app``; ``library/nginx`` on Docker Hub."""
+    Registry: str
+    """``ghcr.io``; ``index.docker.io`` for Docker Hub, as go-containerregistry says."""
+    Name: str
+    """Fully qualified: ``index.docker.io/library/nginx:1.27.1``."""
+    Policy: NamespacedName
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+ObjectImages = GoMap[ObjectIdentifier, GoList[UpdatedImage]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FileResult:
+    """``.Updated.Files[path]``: the images updated in each object of one file."""
+
+    Objects: ObjectImages
+
+    def __str__(self) -> str:
+        return f"{{{self.Objects}}}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Updated:
+    """``.Updated``: Flux v1beta1's data model (``update.Result``), kept for v1beta1 automations.
+
+    ``Images`` lists each image once (files in path order, objects in order, where Flux follows
+    Go's random map order); ``Objects`` merges an object's images over files.
+    """
+
+    Files: GoMap[str, FileResult]
+    Objects: ObjectImages
+    Images: GoList[UpdatedImage]
+
+    def __str__(self) -> str:
+        return f"{{{self.Files}}}"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class TemplateData:
     """The root of a commit-message template (and the input of the default message)."""
@@ -137,6 +188,8 @@ class TemplateData:
     """imagebot's summary: one entry per updated image (``image``, ``old``, ``new``, ``files``)."""
     lines: tuple[_summary.ImageLine, ...]
     """imagebot's summary: one entry per image per file (``file``, ``image``, ``old``, ``new``)."""
+    Updated: Updated | None = None
+    """Flux v1beta1's ``.Updated``, only for ``image.toolkit.fluxcd.io/v1beta1`` automations."""
 
     @property
     def automation(self) -> ObjectKey:
@@ -153,12 +206,14 @@ def template_data(
         values: Mapping[str, str] | None = None,
         selections: Iterable[Selection] = (),
         sources: Mapping[str, str] | None = None,
+        v1beta1: bool = False,
 ) -> TemplateData:
     """Build the template root for one automation's changes.
 
     ``values`` is Flux's ``messageTemplateValues``; ``selections`` (the policies' choices) name the
     images of ``:tag``/``:digest`` fields; ``sources`` maps an image name to its source repository
-    URL (the OCI ``org.opencontainers.image.source`` label).
+    URL (the OCI ``org.opencontainers.image.source`` label). ``v1beta1`` adds Flux v1beta1's
+    ``.Updated`` (for automations of that apiVersion).
     """
     by_policy = {selection.policy: selection for selection in selections}
     file_changes = GoMap(
@@ -177,6 +232,50 @@ def template_data(
         Values=GoMap(sorted((values or {}).items())),
         images=_summary.image_updates(lines, by_policy, sources or {}),
         lines=lines,
+        Updated=_updated(changes, by_policy) if v1beta1 else None,
+    )
+
+
+def _updated(changes: ChangeSet, selections: Mapping[ObjectKey, Selection]) -> Updated:
+    def images(pairs: Iterable[tuple[ObjectId, FieldChange]]) -> ObjectImages:
+        grouped: dict[ObjectIdentifier, list[UpdatedImage]] = {}
+        for obj, change in pairs:
+            found = grouped.setdefault(_identifier(obj), [])
+            image = _image_ref(change, selections.get(change.policy))
+            if image not in found:  # one entry per image, however many of its fields changed
+                found.append(image)
+        return GoMap((key, GoList(grouped[key])) for key in sorted(grouped))
+
+    files = GoMap(
+        (file.path, FileResult(images((c.object, c) for c in file.changes)))
+        for file in sorted(changes.files, key=lambda f: f.path)
+    )
+    every = [image for result in files.values() for refs in result.Objects.values() for image in refs]
+    return Updated(
+        Files=files,
+        Objects=images((c.object, c) for file in changes.files for c in file.changes),
+        Images=GoList(dict.fromkeys(every)),
+    )
+
+
+def _image_ref(change: FieldChange, selection: Selection | None) -> UpdatedImage:
+    if selection is not None:
+        ref = f"{selection.repo.name}:{selection.tag}" + (f"@{selection.digest}" if selection.digest else "")
+    else:  # no selection known (imagebot set): the reference is what a whole-ref field holds
+        ref = change.new_value
+    name, rest = _summary.split_ref(ref)
+    tag, _, digest = rest.partition("@")
+    try:
+        repo = parse_image_repo(name)
+        registry, path = ("index.docker.io" if repo.registry == "docker.io" else repo.registry), repo.path
+    except ValueError:
+        registry, path = "", name
+    identifier = digest or tag
+    separator = "@" if digest else ":"
+    return UpdatedImage(
+        ref=ref, Identifier=identifier, Repository=path, Registry=registry,
+        Name=f"{registry}/{path}{separator}{identifier}" if registry else ref,
+        Policy=NamespacedName(change.policy.namespace, change.policy.name),
     )
 
 
