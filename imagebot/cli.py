@@ -160,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     verbosity = -1 if args.quiet else args.verbose
-    with logs.logging_handler(verbosity, fmt=args.log_format), _error_handler(verbosity) as code:
+    with logs.logging_handler(verbosity, fmt=args.log_format), logs.stderr_lines(args.log_format), \
+            _error_handler(verbosity) as code:
         code[0] = args.handler(args)
         code[0] = _flush_stdout() or code[0]
     return code[0]

@@ -30,9 +30,16 @@ IMAGES = {
 }
 
 
+def heading(title: str) -> None:
+    """``# title``, in bold on a terminal only: no escape codes in a file or a pipe."""
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}# {title}{plain}", flush=True)
+
+
 def step(title: str, *argv: str) -> int:
     shown = " ".join(a if len(a) < 60 else "…" + a[-40:] for a in argv)
-    print(f"\n\033[1m# {title}\033[0m\n$ imagebot {shown}", flush=True)
+    heading(title)
+    print(f"$ imagebot {shown}", flush=True)
     return subprocess.run([str(ROOT / ".venv/bin/imagebot"), *argv], check=False).returncode
 
 
@@ -67,7 +74,7 @@ def main() -> int:
                           "run", *common, *repo, "--automation", "flux-system/dev"))
         codes.append(step("6. prod: nothing is old enough yet, so its field is left alone",
                           "run", *common, *repo, "--automation", "flux-system/prod"))
-    print("\n\033[1m# the repository's history\033[0m")
+    heading("the repository's history")
     print(git("log", "--format=%h %an: %s", "main", cwd=remote, env=env), end="")
     print(git("show", "--stat", "--format=%n%B", "main", cwd=remote, env=env), end="")
     print(f"\nDemo files are in {work.relative_to(ROOT)}/ (the bundled example is untouched).")

@@ -35,6 +35,7 @@ from imagebot.commands.scan import add_config_options, load_settings, state_path
 from imagebot.commands.shard import add_shard_option, shard_from
 from imagebot.errors import ConfigError
 from imagebot.model import flux
+from imagebot.model.selections import Evaluation
 
 logger = logging.getLogger("imagebot.run")
 
@@ -130,7 +131,7 @@ def print_table(report: pipeline.AutomationReport) -> None:
         selected = evaluation.selection.tag if evaluation.selection else "-"
         flag = " (downgrade)" if evaluation.selection and evaluation.selection.downgrade else ""
         rows.append((str(evaluation.policy), report.current.get(evaluation.policy, "?"),
-                     f"{selected}{flag}", evaluation.reason))
+                     f"{selected}{flag}", evaluation.reason + _held_back(evaluation)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
@@ -145,6 +146,16 @@ def print_table(report: pipeline.AutomationReport) -> None:
         print(f"  error {problem}")
     for problem in report.changes.warnings:
         print(f"  warning {problem}")
+
+
+def _held_back(evaluation: Evaluation) -> str:
+    """``; cooldown holds back 6.7.1 until <time>, …`` for candidates only the cooldown excluded."""
+    held = [(c.tag, c.eligible_at) for c in evaluation.trace.held_back if c.eligible_at is not None]
+    if not held or evaluation.selection is None:
+        return ""  # without a selection the reason already says when the first becomes eligible
+    shown = ", ".join(f"{tag} until {when.isoformat()}" for tag, when in held[:3])
+    more = f" (and {len(held) - 3} more)" if len(held) > 3 else ""
+    return f"; cooldown holds back {shown}{more}"
 
 
 def _summary(report: pipeline.AutomationReport, *, dry_run: bool) -> str:
@@ -174,7 +185,9 @@ def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
             {"policy": str(e.policy), "current": report.current.get(e.policy),
              "selected": e.selection.tag if e.selection else None,
              "downgrade": bool(e.selection and e.selection.downgrade),
-             "repushed": bool(e.selection and e.selection.repush), "reason": e.reason}
+             "repushed": bool(e.selection and e.selection.repush), "reason": e.reason,
+             "held_back": [{"tag": c.tag, "until": c.eligible_at.isoformat()}
+                           for c in e.trace.held_back if c.eligible_at is not None]}
             for e in report.evaluations
         ],
         "skipped": list(report.skipped),

@@ -22,8 +22,11 @@ import re
 import sys
 from pathlib import Path
 
-from imagebot import config, scan, state, validation
+from imagebot import config, policy, scan, state, validation
 from imagebot.errors import ConfigError
+from imagebot.model import flux
+from imagebot.model.ids import ObjectKey, Tag
+from imagebot.model.images import TagList
 from imagebot.model.scans import ScanResult
 
 
@@ -85,7 +88,22 @@ def load_settings(args: argparse.Namespace) -> config.Config:
     return loaded
 
 
-def _display_key(tag: str) -> list[tuple[int, int | str]]:
+_ANY_VERSION = flux.SemverChoice(">=0.0.0-0")
+_NEWEST = 5
+
+
+def newest(tags: TagList) -> list[Tag]:
+    """The newest tags to show: by semver (prereleases included), then by when first seen."""
+    spec = flux.ImagePolicy(key=ObjectKey("", "scan"), repository=ObjectKey("", ""), choice=_ANY_VERSION)
+    top = policy.evaluate(tags, spec, now=tags.scanned_at, current=None, current_digest=None).trace.top
+    shown = [candidate.tag for candidate in top][:_NEWEST]
+    rest = sorted((t for t in tags.tags if t not in shown), key=_natural, reverse=True)
+    # a stable sort: tags first seen together keep their natural order
+    rest.sort(key=lambda t: tags.first_seen.get(t, tags.scanned_at), reverse=True)
+    return [*shown, *rest][:_NEWEST]
+
+
+def _natural(tag: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", tag) if part]
 
 
@@ -93,11 +111,12 @@ def _summary(result: ScanResult) -> str:
     if result.error is not None:
         return f"{result.key}  {result.image}  error: {result.error}"
     assert result.tags is not None
-    tags = sorted(result.tags.tags, key=_display_key, reverse=True)
-    newest = ", ".join(tags[:5]) + (", …" if len(tags) > 5 else "")
+    tags = result.tags.tags
+    shown = ", ".join(newest(result.tags)) + (", …" if len(tags) > _NEWEST else "")
     via = f"  (via {result.endpoint})" if result.image.registry not in result.endpoint else ""
     count = f"{len(tags)} tag{'s' if len(tags) != 1 else ''}"
-    return f"{result.key}  {result.image}  {count}" + (f"  newest: {newest}" if tags else "") + via
+    return f"{result.key}  {result.image}  {count}" + (
+        f"  newest (semver, then first seen): {shown}" if tags else "") + via
 
 
 def _as_json(result: ScanResult, *, created: bool) -> dict[str, object]:

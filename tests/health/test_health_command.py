@@ -34,7 +34,7 @@ def as_list(*names: str) -> str:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(["health", *args])
+    code = cli.main(["--log-format", "text", "health", *args])  # plain stderr lines, not JSON
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -77,7 +77,7 @@ def test_an_unusable_home_is_one_clear_configuration_error(
     (tmp_path / "file").write_text("not a directory")
     monkeypatch.setenv("IMAGEBOT_HOME", str(tmp_path / "file" / "home"))
 
-    assert cli.main(["scan", "--config", str(config)]) == 2
+    assert cli.main(["--log-format", "text", "scan", "--config", str(config)]) == 2
 
     out, err = capsys.readouterr()
     assert out == ""

@@ -29,7 +29,7 @@ def image(registry_anonymous: RegistryServer, repo: Callable[[str], str]) -> str
 
 
 def imagebot(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
+    code = cli.main(["--log-format", "text", *argv])  # plain stderr lines, not JSON
     out, err = capsys.readouterr()
     return code, out, err
 
