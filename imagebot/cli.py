@@ -89,16 +89,19 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options()
     selected = _selected(argv)
+    every = selected == "completion"  # completion scripts are generated from the whole parser
     for name, help_text in COMMANDS.items():
         child = sub.add_parser(
             name, help=help_text, parents=[common],
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        if name == selected:
+        if name == selected or every:
             command = load(name)
             child.description = command.__doc__
             command.configure(child)
             child.set_defaults(handler=command.run)
+    if every:
+        parser.set_defaults(root_parser=parser)
     return parser
 
 

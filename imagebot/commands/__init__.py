@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "health": "assess live Kubernetes objects saved with 'kubectl get -o yaml', offline",
     "serve": "run as a service: scheduled scans and updates, webhooks, /metrics",
     "status": "show the last scan, selection and commit of everything, from the state store",
+    "completion": "print a bash, zsh or fish completion script (generated from this parser)",
 }
 """Command name → one-line help, in pipeline order."""
 
