@@ -28,7 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from imagebot import config, pipeline, policy, scan
+from imagebot import config, pipeline, policy, scan, validation
 from imagebot.errors import ConfigError, ImagebotError, PermanentError, TemporaryError
 from imagebot.model import flux
 from imagebot.model.ids import ObjectKey
@@ -156,7 +156,7 @@ class Service:
         return self._cfg
 
     def _load(self) -> config.Config:
-        loaded = config.load(self.settings.config_path)
+        loaded = validation.load(self.settings.config_path)  # the one loader every command uses
         if self.settings.mirrors:
             registries = dataclasses.replace(
                 loaded.registries, mirrors={**loaded.registries.mirrors, **self.settings.mirrors})
