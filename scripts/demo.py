@@ -40,7 +40,9 @@ def step(title: str, *argv: str) -> int:
     shown = " ".join(a if len(a) < 60 else "…" + a[-40:] for a in argv)
     heading(title)
     print(f"$ imagebot {shown}", flush=True)
-    return subprocess.run([str(ROOT / ".venv/bin/imagebot"), *argv], check=False).returncode
+    # text logs even when the demo's output goes to a file: it is read by a person
+    return subprocess.run([str(ROOT / ".venv/bin/imagebot"), "--log-format", "text", *argv],
+                          check=False).returncode
 
 
 def main() -> int:

@@ -153,7 +153,7 @@ def _held_back(evaluation: Evaluation) -> str:
     held = [(c.tag, c.eligible_at) for c in evaluation.trace.held_back if c.eligible_at is not None]
     if not held or evaluation.selection is None:
         return ""  # without a selection the reason already says when the first becomes eligible
-    shown = ", ".join(f"{tag} until {when.isoformat()}" for tag, when in held[:3])
+    shown = ", ".join(f"{tag} until {when.isoformat(timespec='seconds')}" for tag, when in held[:3])
     more = f" (and {len(held) - 3} more)" if len(held) > 3 else ""
     return f"; cooldown holds back {shown}{more}"
 
@@ -186,7 +186,7 @@ def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
              "selected": e.selection.tag if e.selection else None,
              "downgrade": bool(e.selection and e.selection.downgrade),
              "repushed": bool(e.selection and e.selection.repush), "reason": e.reason,
-             "held_back": [{"tag": c.tag, "until": c.eligible_at.isoformat()}
+             "held_back": [{"tag": c.tag, "until": c.eligible_at.isoformat(timespec="seconds")}
                            for c in e.trace.held_back if c.eligible_at is not None]}
             for e in report.evaluations
         ],
