@@ -126,9 +126,13 @@ def test_an_unwritable_home_is_one_clear_error(image: str, tmp_path: Path) -> No
 
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == (
+    # stderr is not a terminal in a container: one JSON object per line, like every log line
+    (line,) = done.stderr.splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "error"
+    assert entry["message"] == (
         "imagebot: configuration error: imagebot's home /opt/state ($IMAGEBOT_HOME) is not writable: "
-        "read-only file system; set IMAGEBOT_HOME to a writable directory (or pass --state and --workdir)\n"
+        "read-only file system; set IMAGEBOT_HOME to a writable directory (or pass --state and --workdir)"
     )
 
 
