@@ -108,7 +108,7 @@ def test_invalid_policy_exits_2_without_traceback(
         policy: str, message: str,
 ) -> None:
     code, out, err = run(monkeypatch, capsys, [str(write_policy(tmp_path, policy))], TAGS)
-    assert (code, out) == (2, "")
+    assert (code, out) == (2, ""), err
     assert "ImagePolicy apps/podinfo" in err and message in err
     assert "Traceback" not in err
 
@@ -118,7 +118,7 @@ def test_invalid_regex_exits_2(
 ) -> None:
     path = write_policy(tmp_path, extra="  filterTags: {pattern: '(?<=v)1'}\n")
     code, _, err = run(monkeypatch, capsys, [str(path)], TAGS)
-    assert code == 2
+    assert code == 2, err
     assert "spec.filterTags.pattern '(?<=v)1'" in err
 
 
