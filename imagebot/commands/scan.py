@@ -127,6 +127,7 @@ def _as_json(result: ScanResult, *, created: bool) -> dict[str, object]:
         "tags": list(tags.tags) if tags else [],
         "digests": dict(sorted(tags.digests.items())) if tags else {},
         "error": result.error,
+        "rateLimit": dataclasses.asdict(result.rate_limit) if result.rate_limit else None,
     }
     if created:
         entry["created"] = {t: when.isoformat() for t, when in sorted(tags.created.items())} if tags else {}

@@ -18,6 +18,16 @@ __all__ = ["ScanResult", "TagFacts", "TagMemory", "TagRecord"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RateBudget:
+    """A registry's last ``ratelimit-*`` figures (Docker Hub: pulls per window)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    window: int | None = None
+    """The window in seconds (``w=21600``: 6 hours)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ScanResult:
     key: ObjectKey
     image: ImageRepo
@@ -28,6 +38,8 @@ class ScanResult:
     """True when the cause is temporary (unreachable, 5xx, rate limited)."""
     endpoint: str = ""
     """The registry endpoint that answered (a mirror or the canonical host)."""
+    rate_limit: RateBudget | None = None
+    """The registry's pull budget as its last ``ratelimit-*`` headers told (None: no headers)."""
 
     @property
     def ok(self) -> bool:
@@ -64,3 +76,4 @@ class TagMemory(Protocol):
         *,
         now: datetime.datetime,
     ) -> dict[str, dict[Tag, TagRecord]]: ...
+

@@ -87,7 +87,8 @@ def _client(
         http2=settings.http2,
         timeout=httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=None),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=30),
-        headers={"User-Agent": USER_AGENT},
+        # only encodings _transport decodes itself, capping the decoded size as it goes
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
         trust_env=True,  # HTTP(S)_PROXY / NO_PROXY
     )
 

@@ -12,12 +12,15 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import logging
 import re
 from typing import Any
 
 from imagebot import errors
 from imagebot.model.ids import Digest, Tag
 from imagebot.model.registries import Credential
+from imagebot.scan import _transport
+from imagebot.scan._errors import printable, registry_error_codes
 from imagebot.scan._http import RegistryHTTP
 from imagebot.scan._links import next_link, same_origin
 
@@ -33,6 +36,12 @@ _INDEX_TYPES = frozenset({
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 })
+_MANIFEST_TYPES = frozenset({
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+})
+
+logger = logging.getLogger("imagebot.scan")
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 _PAGE_CAP = 8 * 1024 * 1024
 _MANIFEST_CAP = 4 * 1024 * 1024
@@ -87,15 +96,18 @@ async def list_tags(http: RegistryHTTP, endpoint: Endpoint, *, max_tags: int) ->
                               passthrough=refusable)
         if response.status == 404:
             raise _not_found(endpoint)
-        if response.status in (400, 405) and len(seen_urls) == 1 and len(page_sizes) > 1:
+        if _page_size_refused(response) and len(seen_urls) == 1 and len(page_sizes) > 1:
             page_sizes.pop(0)  # the registry refused our page size: ask again with a smaller one
             url = _tags_url(endpoint, page_sizes[0])
             seen_urls.clear()
             continue
         if response.status >= 300:
-            raise errors.RegistryProtocolError(
+            codes = "; ".join(f"{code}: {message}" if message else code
+                              for code, message in registry_error_codes(response.body))
+            raise errors.RegistryProtocolError(printable(
                 f"registry {endpoint.host}: tag list of {endpoint.path} answered {response.status}"
-            )
+                + (f": {codes[:300]}" if codes else "")
+            ))
         for tag in _page_tags(response.body, response.content_type, endpoint):
             tags[tag] = None
         if len(tags) > max_tags:
@@ -109,6 +121,19 @@ async def list_tags(http: RegistryHTTP, endpoint: Endpoint, *, max_tags: int) ->
                 f"registry {endpoint.host}: refusing a next-page link to another origin ({url})"
             )
     return list(tags)
+
+
+def _page_size_refused(response: _transport.Response) -> bool:
+    """Only the documented refusals of ``n``: distribution's 400 ``PAGINATION_NUMBER_INVALID`` and
+    ECR's 405 ``UNSUPPORTED`` ("maxResults ... less than or equal to 1000"). Any other 400
+    (``NAME_INVALID``, …) is an answer about the repository, not about the page size."""
+    errors_ = registry_error_codes(response.body)
+    if response.status == 400:
+        return any(code == "PAGINATION_NUMBER_INVALID" for code, _ in errors_)
+    if response.status == 405:
+        return any(code == "UNSUPPORTED" or "maxResults" in message or "1000" in message
+                   for code, message in errors_)
+    return False
 
 
 def _tags_url(endpoint: Endpoint, page_size: str | None) -> str:
@@ -147,7 +172,11 @@ async def head_digest(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Diges
         # no digest header (old registries, some proxies): hash the manifest bytes ourselves
         response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP,
                               follow_redirects=True)
-        digest = "sha256:" + hashlib.sha256(response.body).hexdigest()
+        if response.status != 200:
+            raise errors.RegistryError(
+                f"registry {endpoint.host}: manifest {endpoint.path}:{tag} answered {response.status}"
+            )
+        digest, _, _ = _checked_manifest(response, endpoint, tag)
     if not _DIGEST_RE.fullmatch(digest):
         raise errors.RegistryProtocolError(
             f"registry {endpoint.host}: invalid digest {digest[:80]!r} for {endpoint.path}:{tag}"
@@ -156,6 +185,11 @@ async def head_digest(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Diges
 
 
 async def _manifest(http: RegistryHTTP, endpoint: Endpoint, reference: str) -> tuple[dict[str, Any], str]:
+    if not _TAG_OR_DIGEST.fullmatch(reference):  # never sent: 2.8 answers 500 and we would retry
+        raise errors.RegistryProtocolError(
+            f"registry {endpoint.host}: {endpoint.path}: "
+            f"invalid manifest reference {printable(reference[:80])!r}"
+        )
     url = f"{endpoint.base_url}/v2/{endpoint.path}/manifests/{reference}"
     response = await _get(http, endpoint, url, accept=MANIFEST_ACCEPT, cap=_MANIFEST_CAP,
                           follow_redirects=True)
@@ -163,26 +197,56 @@ async def _manifest(http: RegistryHTTP, endpoint: Endpoint, reference: str) -> t
         raise errors.RegistryError(
             f"registry {endpoint.host}: manifest {endpoint.path}:{reference} answered {response.status}"
         )
-    computed = "sha256:" + hashlib.sha256(response.body).hexdigest()
-    if reference.startswith("sha256:") and computed != reference:
-        raise errors.RegistryProtocolError(
-            f"registry {endpoint.host}: manifest digest mismatch for {reference}"
-        )
+    _, data, media_type = _checked_manifest(response, endpoint, reference)
+    return data, media_type
+
+
+_TAG_OR_DIGEST = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|" + _DIGEST_RE.pattern)
+
+
+def _checked_manifest(response: _transport.Response, endpoint: Endpoint,
+                      reference: str) -> tuple[Digest, dict[str, Any], str]:
+    """Digest, document and media type of a manifest body, after checking that the body is what
+    the registry says it is: its sha256 matches the reference (by digest) and the
+    ``Docker-Content-Digest`` header, and ``Content-Type`` agrees with ``mediaType``."""
+    where = f"registry {endpoint.host}: {endpoint.path}:{reference}"
+    computed = Digest("sha256:" + hashlib.sha256(response.body).hexdigest())
+    header = str(response.headers.get("docker-content-digest", "")).strip()
+    for claimed in (reference, header):
+        if claimed.startswith("sha256:") and claimed != computed:
+            raise errors.RegistryProtocolError(
+                f"{where}: manifest digest mismatch (the body hashes to {computed}, "
+                f"the registry says {printable(claimed[:80])})"
+            )
     try:
         data = json.loads(response.body)
     except (ValueError, UnicodeDecodeError):
-        raise errors.RegistryProtocolError(f"registry {endpoint.host}: manifest is not JSON") from None
+        raise errors.RegistryProtocolError(f"{where}: manifest is not JSON") from None
     if not isinstance(data, dict):
-        raise errors.RegistryProtocolError(f"registry {endpoint.host}: manifest is not a JSON object")
-    return data, str(data.get("mediaType") or response.content_type)
+        raise errors.RegistryProtocolError(f"{where}: manifest is not a JSON object")
+    declared = data.get("mediaType")
+    served = response.content_type
+    known = _INDEX_TYPES | _MANIFEST_TYPES
+    if isinstance(declared, str) and declared in known and served in known and declared != served:
+        raise errors.RegistryProtocolError(
+            f"{where}: Content-Type {served} contradicts the manifest's mediaType {declared}"
+        )
+    return computed, data, str(declared or served)
 
 
-def _pick_platform(index: dict[str, Any]) -> str | None:
+def _pick_platform(index: dict[str, Any], where: str) -> str | None:
     entries = [m for m in index.get("manifests", []) if isinstance(m, dict)]
     images = [
         m for m in entries
         if (m.get("annotations") or {}).get("vnd.docker.reference.type") != "attestation-manifest"
     ]
+    valid = [m for m in images if isinstance(m.get("digest"), str) and _DIGEST_RE.fullmatch(m["digest"])]
+    if images and not valid:
+        raise errors.RegistryProtocolError(
+            f"{where}: index entries have malformed digests "
+            f"({printable(str(images[0].get('digest'))[:80])!r})"
+        )
+    images = valid
     for m in images:
         platform = m.get("platform") or {}
         if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
@@ -210,7 +274,7 @@ async def image_facts(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Image
     for _ in range(2):  # nested indexes, depth-limited
         if media_type not in _INDEX_TYPES and "manifests" not in manifest:
             break
-        child = _pick_platform(manifest)
+        child = _pick_platform(manifest, f"registry {endpoint.host}: {endpoint.path}:{tag}")
         if child is None:
             return ImageFacts(source=source)
         manifest, media_type = await _manifest(http, endpoint, child)
@@ -230,9 +294,14 @@ async def image_facts(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Image
     labels = (blob.get("config") or {}).get("Labels") if isinstance(blob, dict) else None
     if not source and isinstance(labels, dict) and isinstance(labels.get(_SOURCE), str):
         source = labels[_SOURCE]
+    raw_created = blob.get("created") if isinstance(blob, dict) else None
+    if raw_created is None:
+        return ImageFacts(source=source)
     try:
-        when = datetime.datetime.fromisoformat(str(blob.get("created")).replace("Z", "+00:00"))
+        when = datetime.datetime.fromisoformat(str(raw_created).replace("Z", "+00:00"))
     except ValueError:
+        logger.warning("%s:%s: image created %s is not a date; creation time unknown",
+                       endpoint.path, tag, printable(repr(raw_created)[:80]))
         return ImageFacts(source=source)
     return ImageFacts(created=when if when.year > 1970 else None, source=source)
 

@@ -27,6 +27,7 @@ import httpx
 
 from imagebot import backoff, errors
 from imagebot.model.registries import Credential
+from imagebot.model.scans import RateBudget
 from imagebot.scan import _transport
 from imagebot.scan._auth import TokenCache, basic_header
 from imagebot.scan._challenges import Challenge, parse_challenges, pick_challenge
@@ -60,6 +61,8 @@ class _HostState:
     """Failed attempts in a row (reset by any answer that is not a retryable failure)."""
     limit: int | None = None
     remaining: int | None = None
+    window: int | None = None
+    low_budget_warned: bool = False
     ping: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     pinged: bool = False
 
@@ -80,11 +83,28 @@ def _parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-def _ratelimit_value(value: str | None) -> int | None:
+def _ratelimit_value(value: str | None) -> tuple[int | None, int | None]:
+    """``100;w=21600`` -> ``(100, 21600)``: the figure and its window in seconds."""
     if not value:
-        return None
-    head = value.split(";", 1)[0].strip()
-    return int(head) if head.isdigit() else None
+        return None, None
+    head, *params = (part.strip() for part in value.split(";"))
+    window = next((int(p[2:]) for p in params if p.startswith("w=") and p[2:].isdigit()), None)
+    return (int(head) if head.isdigit() else None), window
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+
+
+def _budget_text(state: _HostState) -> str:
+    """`` (limit 100 per 6h, 0 left; resets within 6h)`` from the last ratelimit-* headers."""
+    if state.limit is None and state.remaining is None:
+        return ""
+    per = f" per {_duration(state.window)}" if state.window else ""
+    resets = f"; resets within {_duration(state.window)}" if state.window else ""
+    return f" (limit {state.limit}{per}, {state.remaining} left{resets})"
 
 
 class RegistryHTTP:
@@ -112,6 +132,13 @@ class RegistryHTTP:
         self._rng = rng or random.Random()
         self._hosts: dict[str, _HostState] = {}
         self.tokens = TokenCache(client, deadline=deadline)
+
+    def budget(self, host: str) -> RateBudget | None:
+        """The registry's last ``ratelimit-*`` figures, for ``scan --json`` (None: never sent)."""
+        state = self._hosts.get(host)
+        if state is None or (state.limit is None and state.remaining is None):
+            return None
+        return RateBudget(limit=state.limit, remaining=state.remaining, window=state.window)
 
     def host_state(self, host: str) -> _HostState:
         state = self._hosts.get(host)
@@ -244,9 +271,9 @@ class RegistryHTTP:
         retry_after = _parse_retry_after(response.headers.get("retry-after"))
         if "TOOMANYREQUESTS" in codes and retry_after is None:
             # Docker Hub's pull limit: retrying within seconds is pointless; stop for this run
-            budget = f" (limit {state.limit}, remaining {state.remaining})" if state.limit is not None else ""
             state.blocked = errors.RateLimited(
-                f"registry {host}: pull rate limit reached{budget}; skipped for the rest of this run",
+                f"registry {host}: pull rate limit reached{_budget_text(state)}; "
+                "skipped for the rest of this run",
                 delay=3600,
             )
             raise state.blocked
@@ -261,19 +288,22 @@ class RegistryHTTP:
                                   delay=retry_after or 60), retry_after
 
     def _note_rate_limit(self, state: _HostState, response: _transport.Response, host: str) -> None:
-        limit = _ratelimit_value(response.headers.get("ratelimit-limit"))
-        remaining = _ratelimit_value(response.headers.get("ratelimit-remaining"))
+        limit, limit_window = _ratelimit_value(response.headers.get("ratelimit-limit"))
+        remaining, remaining_window = _ratelimit_value(response.headers.get("ratelimit-remaining"))
         if limit is None and remaining is None:
             return
         state.limit, state.remaining = limit, remaining
+        state.window = remaining_window or limit_window
         if remaining is not None and remaining <= 0 and state.blocked is None:
             state.blocked = errors.RateLimited(
-                f"registry {host}: rate-limit budget exhausted (limit {limit}); "
-                "skipped for the rest of this run", delay=3600,
+                f"registry {host}: pull budget exhausted{_budget_text(state)}; "
+                "skipped for the rest of this run", delay=float(state.window or 3600),
             )
-        elif remaining is not None and limit and remaining < limit // 10:
-            logger.warning("registry %s: %s of %s requests left in the rate-limit window",
-                           host, remaining, limit)
+        elif remaining is not None and limit and remaining < limit // 10 and not state.low_budget_warned:
+            state.low_budget_warned = True
+            window = f" ({_duration(state.window)})" if state.window else ""
+            logger.warning("registry %s: %s of %s requests left in the rate-limit window%s",
+                           host, remaining, limit, window)
 
     def _final(self, response: _transport.Response, *, host: str,
                credential: Credential | None) -> _transport.Response:
@@ -398,8 +428,8 @@ class RegistryHTTP:
                 self._observe(host, None, None)
             raise
         if self._observe is not None:
-            self._observe(host, response.status,
-                          _ratelimit_value(response.headers.get("ratelimit-remaining")))
+            remaining, _ = _ratelimit_value(response.headers.get("ratelimit-remaining"))
+            self._observe(host, response.status, remaining)
         if response.status < 400 and len(response.body) > cap:
             raise errors.RegistryProtocolError(f"registry {host}: answer exceeds the {cap}-byte limit")
         return response

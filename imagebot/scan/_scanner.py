@@ -165,8 +165,10 @@ async def scan_repository(
         return ScanResult(repo.key, image, error=str(exc))
     failures: list[str] = []
     retryable = True
+    tried: list[Target] = []
     for target in _targets(repo, settings):
         host = host_of(target.base_url)
+        tried.append(target)
         try:
             async with asyncio.timeout(repo.timeout.total_seconds()):
                 endpoint = await _connect(http, repo, target, credentials)
@@ -187,9 +189,11 @@ async def scan_repository(
                 logger.info("%s: mirror %s failed (%s); trying the next endpoint", repo.key, host, exc)
             continue
         tag_list = TagList(repo=image, tags=tuple(tags), scanned_at=now, digests=digests, created=created)
-        return ScanResult(repo.key, image, tags=tag_list, endpoint=target.base_url)
+        return ScanResult(repo.key, image, tags=tag_list, endpoint=target.base_url,
+                          rate_limit=http.budget(host))
     error = failures[-1] if len(failures) == 1 else "; ".join(failures)
-    return ScanResult(repo.key, image, error=error, retryable=retryable)
+    budget = next((b for b in (http.budget(host_of(t.base_url)) for t in reversed(tried)) if b), None)
+    return ScanResult(repo.key, image, error=error, retryable=retryable, rate_limit=budget)
 
 
 def _with_records(tags: TagList, records: dict[Tag, TagRecord]) -> TagList:

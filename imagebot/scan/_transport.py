@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import zlib
 from collections.abc import Mapping
 
 import httpx
@@ -68,15 +69,7 @@ async def send(
                     raise errors.RegistryProtocolError(
                         f"{where(host, token_url)}: answer of {length} bytes exceeds the {cap}-byte limit"
                     )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:  # decoded bytes: a small gzip body can expand a lot
-                        raise errors.RegistryProtocolError(
-                            f"{where(host, token_url)}: answer exceeds the {cap}-byte limit"
-                        )
-                    chunks.append(chunk)
+                body = await _read_capped(response, cap, where(host, token_url))
             finally:
                 await response.aclose()
     except TimeoutError:
@@ -87,7 +80,52 @@ async def send(
         raise describe_request_error(exc, host, token_url=token_url) from exc
     except httpx.InvalidURL as exc:  # a URL built from something the registry sent
         raise errors.RegistryProtocolError(f"{where(host, token_url)}: invalid URL ({exc})") from exc
-    return Response(response.status_code, response.headers, b"".join(chunks), str(response.url))
+    return Response(response.status_code, response.headers, body, str(response.url))
+
+
+def _decoder(encoding: str, who: str) -> zlib._Decompress | None:
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise errors.RegistryProtocolError(f"{who}: unsupported content-encoding {printable(encoding[:40])!r}")
+
+
+async def _read_capped(response: httpx.Response, cap: int, who: str) -> bytes:
+    """The decoded body, stopping as soon as it passes ``cap`` bytes: decoding happens here, in
+    bounded steps, because httpx inflates each network chunk whole (a 200 KiB gzip chunk can
+    become 200 MiB before any check could run)."""
+    if response.is_stream_consumed:  # a body httpx already holds (httpx.MockTransport, not a socket)
+        if len(response.content) > cap:
+            raise errors.RegistryProtocolError(f"{who}: answer exceeds the {cap}-byte limit")
+        return response.content
+    decoder = _decoder(str(response.headers.get("content-encoding", "")).strip().lower(), who)
+    chunks: list[bytes] = []
+    size = 0
+
+    def take(data: bytes) -> None:
+        nonlocal size
+        size += len(data)
+        if size > cap:
+            raise errors.RegistryProtocolError(f"{who}: answer exceeds the {cap}-byte limit")
+        chunks.append(data)
+
+    try:
+        async for raw in response.aiter_raw():
+            if decoder is None:
+                take(raw)
+                continue
+            data = decoder.decompress(raw, cap + 1 - size)
+            take(data)
+            while decoder.unconsumed_tail:
+                take(decoder.decompress(decoder.unconsumed_tail, cap + 1 - size))
+        if decoder is not None:
+            take(decoder.flush())
+    except zlib.error as exc:
+        raise errors.RegistryProtocolError(f"{who}: unreadable compressed answer ({exc})") from None
+    return b"".join(chunks)
 
 
 async def _follow(client: httpx.AsyncClient, request: httpx.Request, host: str, *, follow: bool,

@@ -31,6 +31,17 @@ class SlowStream(httpx.AsyncByteStream):
             yield b" "
 
 
+class ChunkedStream(httpx.AsyncByteStream):
+    """``data`` as a real socket delivers it: in chunks, read (and decoded) by the client."""
+
+    def __init__(self, data: bytes, size: int = 64 * 1024) -> None:
+        self.data, self.size = data, size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.data), self.size):
+            yield self.data[start:start + self.size]
+
+
 @dataclasses.dataclass
 class FakeRegistry:
     host: str = "registry.test"
