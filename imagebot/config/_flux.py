@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 MIN_AGE_ANNOTATION = "imagebot.dev/min-age"
+ARTIFACTS_ANNOTATION = "imagebot.dev/include-artifacts"
 DEFAULT_NAMESPACE = "default"
 _REFLECTIONS: dict[str, flux.DigestReflection] = {
     "Never": "Never", "IfNotPresent": "IfNotPresent", "Always": "Always",
@@ -38,7 +39,11 @@ def parse_metadata(doc: Fields) -> tuple[ids.ObjectKey, dict[str, str], dict[str
 
 
 def parse_image_repository(doc: Fields) -> flux.ImageRepository:
-    key, _, _ = parse_metadata(doc)
+    key, _, annotations = parse_metadata(doc)
+    include_artifacts = annotations.get(ARTIFACTS_ANNOTATION, "false")
+    if include_artifacts not in ("true", "false"):
+        raise doc.error("metadata", f"annotations.{ARTIFACTS_ANNOTATION}: expected \"true\" or \"false\", "
+                                    f"got {include_artifacts!r}")
     spec = doc.sub("spec", required=True)
     assert spec is not None
     try:
@@ -63,6 +68,7 @@ def parse_image_repository(doc: Fields) -> flux.ImageRepository:
         provider=spec.choice("provider", ("generic", "aws", "azure", "gcp"), "generic"),
         suspend=spec.flag("suspend"),
         source=doc.where,
+        include_artifacts=include_artifacts == "true",
     )
 
 

@@ -59,6 +59,9 @@ class ImageRepository:
     suspend: bool = False
     source: str = ""
     """Where the object was read from (``file.yaml#2``), for messages."""
+    include_artifacts: bool = False
+    """Offer signature, attestation and SBOM tags and non-image artifacts as candidates too
+    (annotation ``imagebot.dev/include-artifacts: "true"``); by default they never are."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -262,6 +262,23 @@ class ImageFacts:
     """None when missing, epoch 0 (reproducible builds) or Go's zero time: unknown, not oldest."""
     source: str | None = None
     """The ``org.opencontainers.image.source`` annotation or label, when present."""
+    artifact: bool = False
+    """Not a container image: the manifest declares an ``artifactType``, or its config is not an
+    image config (Helm charts, WASM modules, signatures and SBOMs pushed as OCI artifacts)."""
+
+
+_IMAGE_CONFIG_TYPES = frozenset({
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+})
+
+
+def _is_artifact(manifest: dict[str, Any]) -> bool:
+    if manifest.get("artifactType"):
+        return True
+    config = manifest.get("config")
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    return isinstance(config_type, str) and config_type not in _IMAGE_CONFIG_TYPES
 
 
 _SOURCE = "org.opencontainers.image.source"
@@ -271,6 +288,8 @@ async def image_facts(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Image
     """Creation time and source URL of the image behind ``tag`` (manifest GETs plus a blob GET)."""
     manifest, media_type = await _manifest(http, endpoint, tag)
     source = _annotation(manifest)
+    if manifest.get("artifactType"):  # an index of artifacts (or an image manifest declaring one)
+        return ImageFacts(source=source, artifact=True)
     for _ in range(2):  # nested indexes, depth-limited
         if media_type not in _INDEX_TYPES and "manifests" not in manifest:
             break
@@ -279,6 +298,8 @@ async def image_facts(http: RegistryHTTP, endpoint: Endpoint, tag: Tag) -> Image
             return ImageFacts(source=source)
         manifest, media_type = await _manifest(http, endpoint, child)
         source = source or _annotation(manifest)
+    if _is_artifact(manifest):
+        return ImageFacts(source=source, artifact=True)
     config = manifest.get("config")
     digest = config.get("digest") if isinstance(config, dict) else None
     if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):

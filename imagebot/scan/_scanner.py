@@ -37,6 +37,9 @@ DigestMode = Literal["none", "new", "all"]
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 """The OCI tag grammar: anything else cannot be a tag, whatever a registry lists."""
 _SAMPLES = 3
+_ARTIFACT_TAG = re.compile(r"(sha256|sha384|sha512)-[0-9a-f]{32,128}(\.(sig|att|sbom))?")
+"""cosign's signature/attestation/SBOM tags and the OCI referrers fallback tag: never an image a
+Deployment should run, whatever the user's exclusionList says (opt in per ImageRepository)."""
 
 
 RequestObserver = Callable[[str, int | None, int | None], None]
@@ -92,7 +95,10 @@ def _report(path: str, what: str, tags: list[Tag], failed: list[tuple[Tag, error
 
 async def _resolve_digests(
     http: RegistryHTTP, endpoint: _distribution.Endpoint, tags: list[Tag], options: ScanOptions,
+    *, artifacts: set[Tag] | None = None,
 ) -> tuple[dict[Tag, Digest], dict[Tag, datetime.datetime]]:
+    """Digests (and with ``options.created`` creation times) of ``tags``; tags whose manifest,
+    once read, turns out not to be an image are added to ``artifacts``."""
     limited: list[Tag] = []
     failed: list[tuple[Tag, errors.ImagebotError]] = []
     no_created: list[tuple[Tag, errors.ImagebotError]] = []
@@ -115,7 +121,10 @@ async def _resolve_digests(
         created = None
         if options.created:  # a digest already obtained is kept whatever happens here
             try:
-                created = (await _distribution.image_facts(http, endpoint, tag)).created
+                facts = await _distribution.image_facts(http, endpoint, tag)
+                created = facts.created
+                if facts.artifact and artifacts is not None:
+                    artifacts.add(tag)
             except errors.RateLimited as exc:
                 rate_limited(tag, exc)
             except (errors.RegistryError, errors.RegistryUnavailable) as exc:
@@ -174,11 +183,19 @@ async def scan_repository(
                 endpoint = await _connect(http, repo, target, credentials)
                 raw = _valid_tags(await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags),
                                   image.canonical)
-                kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)}
+                kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)
+                        and (repo.include_artifacts or not _ARTIFACT_TAG.fullmatch(t))}
                 tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order
                 wanted = [t for t in tags if options.digests == "all"
                           or (options.digests == "new" and t not in known_digests)]
-                digests, created = await _resolve_digests(http, endpoint, wanted, options)
+                artifacts: set[Tag] = set()
+                digests, created = await _resolve_digests(http, endpoint, wanted, options,
+                                                          artifacts=artifacts)
+                if artifacts and not repo.include_artifacts:  # Helm charts, WASM, … are no candidates
+                    logger.info("%s: %d tags are not container images (%s); left out",
+                                repo.key, len(artifacts), ", ".join(sorted(artifacts)[:_SAMPLES]))
+                    tags = [t for t in tags if t not in artifacts]
+                    digests = {t: d for t, d in digests.items() if t not in artifacts}
         except TimeoutError:
             failures.append(f"registry {host}: scan exceeded the {repo.timeout} timeout")
             continue

@@ -442,3 +442,26 @@ def test_invalid_object_names_file_document_and_key_path(
     assert text.startswith(f"{path} (document 2): ")
     assert message in text
     assert "\n" not in text
+
+
+@pytest.mark.parametrize(("annotation", "expected"), [
+    pytest.param("", False, id="default-off"),
+    pytest.param("  annotations: {imagebot.dev/include-artifacts: 'true'}\n", True, id="opted-in"),
+    pytest.param("  annotations: {imagebot.dev/include-artifacts: 'false'}\n", False, id="opted-out"),
+])
+def test_include_artifacts_annotation(load_yaml: Load, annotation: str, expected: bool) -> None:
+    loaded = load_yaml(
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\n"
+        f"metadata:\n  name: app\n{annotation}spec:\n  image: ghcr.io/org/app\n"
+    )
+    [repo] = loaded.image_repositories.values()
+    assert repo.include_artifacts is expected
+
+
+def test_include_artifacts_annotation_must_be_a_boolean(write: WriteFile, policies: Path) -> None:
+    path = write("repo.yaml", "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\n"
+                 "metadata:\n  name: app\n  annotations: {imagebot.dev/include-artifacts: 'yes'}\n"
+                 "spec:\n  image: ghcr.io/org/app\n")
+    with pytest.raises(ConfigError) as exc:
+        config.load(policies)
+    assert str(exc.value).startswith(f"{path} (document 1): metadata: annotations.imagebot.dev/include-artifacts")
