@@ -9,6 +9,7 @@ registry never fails the others. Called by the ``scan`` command and the pipeline
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import logging
 import os
@@ -128,6 +129,8 @@ async def _scan_all(
                 logger.debug("%s: unexpected error while scanning", repo.key, exc_info=True)
                 reason = printable(f"{type(exc).__name__}: {exc}", limit=300)
                 result = ScanResult(repo.key, repo.image, error=f"internal error while scanning: {reason}")
+            if result.error is not None and not result.error.isprintable():  # one line, never raw
+                result = dataclasses.replace(result, error=printable(result.error))
             if on_result is not None:
                 on_result(result)
             return result

@@ -81,3 +81,11 @@ def test_a_registry_dying_while_digests_are_resolved_warns_once_per_repository(
     assert len(warnings) == 2, warnings
     [for_app] = [w for w in warnings if "org/app" in w]
     assert "no digest for 300 tags" in for_app and "cannot connect" in for_app
+
+
+def test_every_error_is_one_printable_line() -> None:
+    # an exclusion pattern (user input) echoed by the regex engine, newline and ESC included
+    fake = FakeRegistry(tags={"org/app": ["1"], "org/ok": ["2"]})
+    bad, ok = run(fake, [repo(exclusion_list=("(\n\x1b",)), repo("registry.test/org/ok", "ok")])
+    assert bad.error is not None and bad.error.isprintable() and "spec.exclusionList" in bad.error
+    assert tags_of(ok) == ["2"]
