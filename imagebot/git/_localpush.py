@@ -1,26 +1,31 @@
-"""Push to a remote on the local file system (a path or ``file://``) without losing commits.
+"""Push to a remote on the local file system (a path or ``file://``) through ``git receive-pack``.
 
-libgit2's local transport checks fast-forward against the refs it read when it connected and
-then *overwrites* the remote ref (``git_reference_create(..., force)``, no compare-and-swap), so
-two concurrent pushers can silently drop each other's commit — the race test caught it. Here the
-missing objects are copied straight into the remote's object database (no scratch ref, which a
-concurrent ``ls-remote`` could see vanish mid-listing), and the branch itself is moved in a ref
-transaction on the remote repository: lock (the same ``<ref>.lock`` git receive-pack takes),
-check fast-forward (or the lease) against the *locked* value, set, unlock. Called by
-:meth:`imagebot.git.Workspace.push` for local remotes.
+libgit2's local transport writes objects and refs straight into the remote repository: it runs
+none of the remote's ``pre-receive``/``update`` hooks (a hook refusing every push was bypassed,
+issue 8) and overwrites the ref without compare-and-swap (two pushers could drop each other's
+commit). The git CLI's local transport runs the remote's own ``git receive-pack``: hooks run,
+and every ref is updated in a transaction that checks the old value under git's ``<ref>.lock``.
+Called by :meth:`imagebot.git.Workspace.push` for local remotes.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import pygit2
-
 from imagebot import errors
+from imagebot.git._urls import redact
 
 __all__ = ["local_path", "push_local"]
+
+# variables that would point the CLI at another repository, index or object store
+_REPO_VARIABLES = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+)
 
 
 def local_path(url: str) -> Path:
@@ -28,52 +33,45 @@ def local_path(url: str) -> Path:
 
 
 def push_local(
-    repo: pygit2.Repository,
+    git_dir: Path,
     url: str,
     specs: Sequence[tuple[str, str]],
     *,
     lease: str | None,
-) -> None:
-    """Move each remote ``dst`` to local ``src`` (``specs``: (src, dst)); fast-forward only,
-    unless ``lease`` names the sha every ``dst`` must still be at (``""``: must not exist)."""
-    target = pygit2.Repository(str(local_path(url)))
-    with target.transaction() as txn:
-        for src, dst in specs:
-            new = repo.references[src].target
-            assert isinstance(new, pygit2.Oid)
-            _copy_objects(repo, target, new)
-            txn.lock_ref(dst)
-            current = target.references.get(dst)
-            old = current.target if current is not None else None
-            assert old is None or isinstance(old, pygit2.Oid)
-            _check(target, dst, old=old, new=new, lease=lease)
-            txn.set_target(dst, new, message="push (imagebot)")
+    options: Sequence[str] = (),
+    timeout: float | None = None,
+) -> dict[str, str]:
+    """Push each (``src`` sha or ref, ``dst`` ref) of ``specs`` from ``git_dir`` to ``url``.
 
-
-def _copy_objects(repo: pygit2.Repository, target: pygit2.Repository, tip: pygit2.Oid) -> None:
-    """Write every object reachable from ``tip`` that ``target`` lacks; stops where it has them."""
-    pending = [tip]
-    while pending:
-        oid = pending.pop()
-        if oid in target.odb:
-            continue  # present: so is everything it reaches (git's connectivity invariant)
-        kind, data = repo.odb.read(oid)
-        target.odb.write(kind, data)
-        obj = repo[oid]
-        if isinstance(obj, pygit2.Commit):
-            pending.append(obj.tree_id)
-            pending.extend(obj.parent_ids)
-        elif isinstance(obj, pygit2.Tree):
-            pending.extend(entry.id for entry in obj if entry.type_str != "commit")  # not submodules
-        elif isinstance(obj, pygit2.Tag):
-            pending.append(obj.target)
-
-
-def _check(
-    target: pygit2.Repository, dst: str, *, old: pygit2.Oid | None, new: pygit2.Oid, lease: str | None
-) -> None:
+    Fast-forward only, unless ``lease`` names the sha every ``dst`` must still be at (``""``: must
+    not exist). Returns ``dst`` → the remote's reason for each ref it refused (hooks, lost races).
+    """
+    command = ["git", "--git-dir", str(git_dir), "push", "--porcelain", "--no-verify"]
+    command += [f"--push-option={option}" for option in options]
     if lease is not None:
-        if (str(old) if old is not None else "") != lease:
-            raise errors.PushRejected(f"{dst} is at {old}, expected {lease or 'no branch'}; not forcing")
-    elif old is not None and old != new and not target.descendant_of(new, old):
-        raise errors.PushRejected(f"git push: the remote refused {dst}: non-fast-forward (fetch first)")
+        command += [f"--force-with-lease={dst}:{lease}" for _, dst in specs]
+    command += [url, *(f"{src}:{dst}" for src, dst in specs)]
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+    env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise errors.GitUnavailable(f"git push {redact(url)}: no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise errors.GitError(f"git push {redact(url)}: cannot run git: {exc.strerror or exc}") from None
+    refused: dict[str, str] = {}
+    reported = False
+    for line in done.stdout.splitlines():
+        flag, tab, rest = line.partition("\t")
+        if not tab:
+            continue
+        reported = True
+        refspec, _, summary = rest.partition("\t")
+        if flag == "!":
+            dst = refspec.rpartition(":")[2]
+            refused[dst] = summary.partition("(")[2].rstrip(")") or summary
+    if done.returncode != 0 and not reported:
+        detail = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())[:500]
+        raise errors.GitError(f"git push {redact(url)} failed: {redact(detail)}")
+    return refused
+

@@ -293,8 +293,9 @@ class Workspace:
         with map_git_errors("push", self.url, self._secrets), self._session() as callbacks:
             cb = callbacks()
             if is_local(self._origin.url or ""):
-                # libgit2's local transport overwrites refs without compare-and-swap
-                push_local(self._repo, self._origin.url or "", pairs, lease=force_with_lease)
+                # libgit2's local transport runs no hooks and overwrites refs: use receive-pack
+                cb.rejected.update(push_local(Path(self._repo.path), self._origin.url or "", pairs,
+                                              lease=force_with_lease, options=push_options or ()))
             else:
                 force = "+" if force_with_lease is not None else ""
                 if force_with_lease is not None:

@@ -50,17 +50,32 @@ def test_local_push_respects_the_remote_ref_lock(
     assert refs == ["refs/heads/main"], "scratch refs are cleaned up"
 
 
-@pytest.mark.integration
-def test_hook_refusal_is_a_permanent_git_error(make_remote: RemoteFactory, tmp_path: Path) -> None:
-    # libgit2's local transport runs no hooks: this needs a real server
-    remote = make_remote("http")
+def test_hook_refusal_is_a_permanent_git_error(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    # a local remote (file://) too: the push goes through git receive-pack, which runs the hooks
+    before = git("rev-parse", "main", cwd=remote.bare, env=genv)
     write_hook(remote.bare, "pre-receive", "echo 'protected branch' >&2\nexit 1\n")
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "x\n"})
     ws.commit("bump", **AUTHOR)
 
-    with pytest.raises(errors.GitError, match="refused refs/heads/main: pre-receive hook declined"):
+    with pytest.raises(errors.GitError, match="refused refs/heads/main: pre-receive hook declined") as caught:
         ws.push()
+
+    assert not isinstance(caught.value, errors.TemporaryError)
+    assert git("rev-parse", "main", cwd=remote.bare, env=genv) == before
+
+
+def test_update_hook_refusal_is_honoured(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
+    before = git("rev-parse", "main", cwd=remote.bare, env=genv)
+    write_hook(remote.bare, "update", "exit 1\n")
+    ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    write_files(ws.path, {"README.md": "x\n"})
+    ws.commit("bump", **AUTHOR)
+
+    with pytest.raises(errors.GitError, match="refused refs/heads/main: hook declined"):
+        ws.push()
+
+    assert git("rev-parse", "main", cwd=remote.bare, env=genv) == before
 
 
 @pytest.mark.integration

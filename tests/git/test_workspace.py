@@ -232,8 +232,10 @@ def test_force_with_lease_guards_the_bots_own_branch(
     write_files(ws.path, {"README.md": "one\n"})
     ws.commit("one", **AUTHOR)
     first = ws.push("imagebot/auto", force_with_lease="")  # create: must not exist yet
+    write_files(ws.path, {"README.md": "one, again\n"})
+    ws.commit("one again", **AUTHOR)
 
-    with pytest.raises(errors.PushRejected, match="expected no branch"):
+    with pytest.raises(errors.PushRejected, match="imagebot/auto"):
         ws.push("imagebot/auto", force_with_lease="")
 
     ws.reset(git("rev-parse", "main", cwd=remote.bare, env=genv).strip())  # rebuild from main
