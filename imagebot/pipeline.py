@@ -634,13 +634,14 @@ def _workspace(
 ) -> git.Workspace:
     repository = cfg.git_repositories.get(automation.source)
     auth = config.git_auth(secrets, repository) if repository is not None else None
+    timeout = repository.timeout.total_seconds() if repository is not None else git.DEFAULT_TIMEOUT
     if options.repo is not None and _is_checkout(Path(options.repo)):
         remote = git.Workspace.open(Path(options.repo)).url
         if repository is None or git.redact_url(repository.url).rstrip("/") != remote.rstrip("/"):
             # in place, the checkout's own remote is pushed to — in a GitHub Action an https
             # github.com URL (GITHUB_TOKEN), whatever URL the GitRepository object names
             auth = config.git_auth(secrets, flux.GitRepository(key=automation.source, url=remote))
-        return git.Workspace.open(Path(options.repo), auth=auth)
+        return git.Workspace.open(Path(options.repo), auth=auth, timeout=timeout)
     url = options.repo or (repository.url if repository is not None else None)
     if url is None:
         raise ConfigError(
@@ -649,7 +650,8 @@ def _workspace(
         )
     ref = automation.checkout or (repository.ref if repository is not None else None) or GitRef()
     workdir = (options.workdir or config.home() / "git") / git.default_workdir(url).name
-    return git.Workspace.clone(url, ref=ref, auth=auth, workdir=workdir, choose_tag=choose_tag)
+    return git.Workspace.clone(url, ref=ref, auth=auth, workdir=workdir, choose_tag=choose_tag,
+                               timeout=timeout)
 
 
 def _is_checkout(path: Path) -> bool:

@@ -25,6 +25,8 @@ __all__ = [
 MIN_AGE_ANNOTATION = "imagebot.dev/min-age"
 ARTIFACTS_ANNOTATION = "imagebot.dev/include-artifacts"
 DEFAULT_NAMESPACE = "default"
+_GIT_TIMEOUT = datetime.timedelta(seconds=60)  # GitRepository.spec.timeout, as Flux
+
 _REFLECTIONS: dict[str, flux.DigestReflection] = {
     "Never": "Never", "IfNotPresent": "IfNotPresent", "Always": "Always",
 }
@@ -155,6 +157,7 @@ def parse_git_repository(doc: Fields) -> flux.GitRepository:
         secret_ref=secret.string("name") if secret else None,
         interval=spec.duration("interval"),
         source=doc.where,
+        timeout=max(spec.duration("timeout") or _GIT_TIMEOUT, datetime.timedelta(milliseconds=100)),
     )
 
 

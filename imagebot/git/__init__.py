@@ -8,12 +8,14 @@ error with credentials stripped from URLs. See ``docs/git.md``.
 """
 
 from imagebot.git._refs import TagChooser
+from imagebot.git._remote import DEFAULT_TIMEOUT
 from imagebot.git._retry import push_with_retry
 from imagebot.git._urls import DEFAULT_CACHE, default_workdir, is_local, redact_url
 from imagebot.git._workspace import Workspace
 
 __all__ = [
     "DEFAULT_CACHE",
+    "DEFAULT_TIMEOUT",
     "TagChooser",
     "Workspace",
     "default_workdir",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeAlias
@@ -26,7 +27,12 @@ from pygit2.enums import CredentialType
 from imagebot import errors
 from imagebot.model import gitauth
 
-__all__ = ["Callbacks", "Negotiator", "SessionContext", "secrets_of", "session"]
+__all__ = ["DEFAULT_TIMEOUT", "Callbacks", "Negotiator", "SessionContext", "secrets_of", "session"]
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a network operation may take (Flux's ``GitRepository.spec.timeout`` default)."""
+
+_CONNECT_TIMEOUT = 30.0
 
 Negotiator = Callable[[list[pygit2.remotes.PushUpdate]], None]
 """Called with the planned ref updates before a push uploads anything; raise to abort."""
@@ -51,18 +57,37 @@ def secrets_of(auth: gitauth.GitAuth | None) -> tuple[str, ...]:
 class Callbacks(pygit2.RemoteCallbacks):
     """Credentials, host-key policy and per-ref push results for one network operation."""
 
-    def __init__(self, auth: gitauth.GitAuth | None, *, url: str) -> None:
+    def __init__(self, auth: gitauth.GitAuth | None, *, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__()
         self._auth = auth
         self._url = url
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
         self._asks = 0
         self.rejected: dict[str, str] = {}
         """refname → the server's reason, from ``push_update_reference``."""
         self.negotiate: Negotiator | None = None
 
+    def check_deadline(self) -> None:
+        """A stalled read is bounded by libgit2's socket timeouts; a slow trickle by this."""
+        if time.monotonic() > self._deadline:
+            raise errors.GitUnavailable(
+                f"git remote {self._url}: no complete answer within {self._timeout:g} s (timed out)"
+            )
+
+    def transfer_progress(self, stats: pygit2.remotes.TransferProgress) -> None:
+        self.check_deadline()
+
+    def sideband_progress(self, string: str) -> None:
+        self.check_deadline()
+
+    def push_transfer_progress(self, objects_pushed: int, total_objects: int, bytes_pushed: int) -> None:
+        self.check_deadline()
+
     def credentials(
         self, url: str, username_from_url: str | None, allowed_types: CredentialType
     ) -> pygit2.Username | pygit2.UserPass | pygit2.Keypair:
+        self.check_deadline()
         self._asks += 1
         if self._asks > _MAX_CREDENTIAL_ASKS:
             raise errors.GitAuthError(f"git remote {self._url}: credentials refused")
@@ -109,16 +134,24 @@ class Callbacks(pygit2.RemoteCallbacks):
 SessionContext: TypeAlias = contextlib.AbstractContextManager[Callable[[], Callbacks]]
 
 
-def session(auth: gitauth.GitAuth | None, *, url: str) -> SessionContext:
-    """``with session(auth, url=u) as callbacks: remote.fetch(..., callbacks=callbacks())``."""
-    return _session(auth, url=url)
+def session(auth: gitauth.GitAuth | None, *, url: str, timeout: float = DEFAULT_TIMEOUT) -> SessionContext:
+    """``with session(auth, url=u) as callbacks: remote.fetch(..., callbacks=callbacks())``.
+
+    Each callbacks object carries a deadline ``timeout`` seconds away; libgit2's connect and
+    socket-read timeouts (process-global options) are set to match, so a remote that accepts the
+    connection and never answers ends the operation with a ``GitUnavailable`` naming it.
+    """
+    milliseconds = max(1, int(timeout * 1000))
+    pygit2.settings.server_connect_timeout = min(milliseconds, int(_CONNECT_TIMEOUT * 1000))
+    pygit2.settings.server_timeout = milliseconds
+    return _session(auth, url=url, timeout=timeout)
 
 
 @contextlib.contextmanager
-def _session(auth: gitauth.GitAuth | None, *, url: str) -> Iterator[Callable[[], Callbacks]]:
+def _session(auth: gitauth.GitAuth | None, *, url: str, timeout: float) -> Iterator[Callable[[], Callbacks]]:
     known_hosts = getattr(auth, "known_hosts", None)
     if known_hosts is None:
-        yield lambda: Callbacks(auth, url=url)
+        yield lambda: Callbacks(auth, url=url, timeout=timeout)
         return
     with _HOMEDIR_LOCK, tempfile.TemporaryDirectory(prefix="imagebot-ssh-") as home:
         ssh_dir = Path(home) / ".ssh"
@@ -127,7 +160,7 @@ def _session(auth: gitauth.GitAuth | None, *, url: str) -> Iterator[Callable[[],
         previous = pygit2.settings.homedir
         pygit2.settings.homedir = home
         try:
-            yield lambda: Callbacks(auth, url=url)
+            yield lambda: Callbacks(auth, url=url, timeout=timeout)
         finally:
             if previous is not None:
                 pygit2.settings.homedir = previous

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["DEFAULT_CACHE", "default_workdir", "is_local", "redact", "redact_url", "same_remote"]
+__all__ = [
+    "DEFAULT_CACHE", "default_workdir", "is_local", "redact", "redact_url", "same_remote", "url_credentials",
+]
 
 DEFAULT_CACHE = Path(".imagebot") / "git"
 
@@ -26,6 +28,17 @@ def redact_url(url: str) -> str:
     if parts.scheme == "ssh" and parts.username and parts.password is None:
         return url
     return _USERINFO.sub(r"\g<scheme>", url)
+
+
+def url_credentials(url: str) -> tuple[str, str] | None:
+    """The (user, password) in ``https://user:password@host/…``; None when there is no password
+    (an SSH user name is no secret). A lone ``https://TOKEN@host`` is (TOKEN, "")."""
+    parts = urlsplit(url)
+    if parts.scheme in ("", "ssh") and parts.password is None:
+        return None
+    if parts.username is None and parts.password is None:
+        return None
+    return unquote(parts.username or ""), unquote(parts.password or "")
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -20,7 +20,7 @@ from imagebot import errors
 from imagebot.git import _commit, _refs, _remote
 from imagebot.git._errors import map_git_errors, rejection
 from imagebot.git._localpush import push_local
-from imagebot.git._urls import default_workdir, is_local, redact_url, same_remote
+from imagebot.git._urls import default_workdir, is_local, redact_url, same_remote, url_credentials
 from imagebot.model import gitauth
 from imagebot.model.flux import GitRef
 from imagebot.model.revisions import Revision
@@ -46,12 +46,14 @@ class Workspace:
     """
 
     def __init__(
-        self, repo: pygit2.Repository, *, auth: gitauth.GitAuth | None = None, remote: str = "origin"
+        self, repo: pygit2.Repository, *, auth: gitauth.GitAuth | None = None, remote: str = "origin",
+        timeout: float = _remote.DEFAULT_TIMEOUT,
     ) -> None:
         self._repo = repo
         self._auth = auth
         self._remote_name = remote
         self._secrets = _remote.secrets_of(auth)
+        self._timeout = timeout
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -65,33 +67,49 @@ class Workspace:
         workdir: Path | None = None,
         depth: int = 1,
         choose_tag: _refs.TagChooser | None = None,
+        timeout: float = _remote.DEFAULT_TIMEOUT,
     ) -> Workspace:
         """Clone ``url`` into ``workdir`` (default ``.imagebot/git/<repo>``) or reuse the clone
         already there, then fetch and check out ``ref`` (default: the remote's HEAD branch).
 
         ``depth=1`` fetches shallow over http(s)/ssh; local paths and ``file://`` always fetch the
         full history (libgit2's local transport cannot do shallow). ``depth=0`` means full.
+        Each network operation (here and later) must finish within ``timeout`` seconds.
         """
         path = workdir if workdir is not None else default_workdir(url)
-        with map_git_errors("clone", url, _remote.secrets_of(auth)):
+        # credentials in the URL are used through the credentials callback, never stored in
+        # .git/config (issue 8): the remote's URL is kept without userinfo
+        in_url = url_credentials(url)
+        if auth is None and in_url is not None:
+            auth = gitauth.BasicAuth(*in_url)
+        clean = redact_url(url)
+        url_secret = () if in_url is None else (in_url[1] or in_url[0],)
+        secrets = _remote.secrets_of(auth) + url_secret
+        with map_git_errors("clone", clean, secrets):
             if (path / ".git").exists():
                 repo = pygit2.Repository(str(path))
                 known = repo.remotes["origin"].url if "origin" in repo.remotes.names() else None
                 if known is None or not same_remote(known, url):
                     raise errors.ConfigError(
-                        f"{path} holds a clone of {redact_url(known or '?')}, not {redact_url(url)}"
+                        f"{path} holds a clone of {redact_url(known or '?')}, not {clean}"
                     )
+                if known != clean:
+                    repo.remotes.set_url("origin", clean)  # an older clone that stored credentials
                 logger.debug("reusing the clone in %s", path)
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 repo = pygit2.init_repository(str(path), bare=False)
-                repo.remotes.create("origin", url)
-        workspace = cls(repo, auth=auth)
+                repo.remotes.create("origin", clean)
+        workspace = cls(repo, auth=auth, timeout=timeout)
+        workspace._secrets += url_secret
         workspace.checkout(ref or GitRef(), depth=depth, choose_tag=choose_tag)
         return workspace
 
     @classmethod
-    def open(cls, path: Path, *, auth: gitauth.GitAuth | None = None, remote: str = "origin") -> Workspace:
+    def open(
+        cls, path: Path, *, auth: gitauth.GitAuth | None = None, remote: str = "origin",
+        timeout: float = _remote.DEFAULT_TIMEOUT,
+    ) -> Workspace:
         """Work in place in an existing checkout (GitHub Actions): no clone, no checkout."""
         found = pygit2.discover_repository(str(path))
         if found is None:
@@ -100,7 +118,7 @@ class Workspace:
             repo = pygit2.Repository(found)
         if repo.is_bare:
             raise errors.GitError(f"{path} is a bare repository; imagebot needs a work tree")
-        return cls(repo, auth=auth, remote=remote)
+        return cls(repo, auth=auth, remote=remote, timeout=timeout)
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -295,7 +313,8 @@ class Workspace:
             if is_local(self._origin.url or ""):
                 # libgit2's local transport runs no hooks and overwrites refs: use receive-pack
                 cb.rejected.update(push_local(Path(self._repo.path), self._origin.url or "", pairs,
-                                              lease=force_with_lease, options=push_options or ()))
+                                              lease=force_with_lease, options=push_options or (),
+                                              timeout=self._timeout))
             else:
                 force = "+" if force_with_lease is not None else ""
                 if force_with_lease is not None:
@@ -308,7 +327,7 @@ class Workspace:
         return Revision(target, self.head)
 
     def _session(self) -> _remote.SessionContext:
-        return _remote.session(self._auth, url=self.url)
+        return _remote.session(self._auth, url=self.url, timeout=self._timeout)
 
 
 def _lease(refname: str, expected: str) -> _remote.Negotiator:

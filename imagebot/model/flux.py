@@ -124,6 +124,8 @@ class GitRepository:
     secret_ref: str | None = None
     interval: datetime.timedelta | None = None
     source: str = ""
+    timeout: datetime.timedelta = datetime.timedelta(seconds=60)
+    """Deadline of each network git operation (``spec.timeout``; Flux's default is 60s)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

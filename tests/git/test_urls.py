@@ -10,6 +10,7 @@ import pygit2
 import pytest
 
 from imagebot import errors, git
+from imagebot.git import _urls
 from imagebot.git._errors import map_git_errors, rejection
 from imagebot.model import gitauth
 from imagebot.model.revisions import PullRequestRef, Revision
@@ -117,3 +118,17 @@ def test_credentials_keep_secrets_out_of_repr(auth: object) -> None:
 def test_revision_values() -> None:
     assert str(Revision("main", "0123456789abcdef0123")) == "main@0123456789ab"
     assert PullRequestRef(7, "https://h/pr/7", created=True).number == 7
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("https://bot:s3%40cret@github.com/org/r.git", ("bot", "s3@cret"), id="user-pass"),
+        pytest.param("https://ghp_token@github.com/org/r.git", ("ghp_token", ""), id="token-user"),
+        pytest.param("https://github.com/org/r.git", None, id="none"),
+        pytest.param("ssh://git@github.com/org/r.git", None, id="ssh-user-is-no-secret"),
+        pytest.param("git@github.com:org/r.git", None, id="scp-like"),
+    ],
+)
+def test_url_credentials(url: str, expected: tuple[str, str] | None) -> None:
+    assert _urls.url_credentials(url) == expected

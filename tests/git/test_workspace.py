@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from imagebot import errors
 from imagebot.git import Workspace
+from imagebot.model import gitauth
 from imagebot.model.flux import GitRef
 from testing.gitrepos import git, write_files
 from tests.git.conftest import Remote, RemoteFactory
@@ -284,3 +286,39 @@ def test_same_tree_compares_content_not_history(remote: Remote, tmp_path: Path, 
     assert ws.fetch_branch("no-such-branch") is None
     with pytest.raises(errors.GitError, match="not in the local clone"):
         ws.same_tree("0" * 40, second.sha)
+
+
+@pytest.mark.integration
+def test_credentials_in_the_url_are_never_stored(
+    make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str]
+) -> None:
+    remote = make_remote("http")
+    assert isinstance(remote.auth, gitauth.BasicAuth)
+    secret = remote.auth.password
+    with_token = remote.url.replace("http://", f"http://{remote.auth.username}:{secret}@")
+
+    ws = Workspace.clone(with_token, workdir=tmp_path / "w")  # no auth value: the URL's userinfo
+    write_files(ws.path, {"README.md": "pushed with the URL's credentials\n"})
+    ws.commit("bump", **AUTHOR)
+    ws.push()
+    again = Workspace.clone(with_token, workdir=tmp_path / "w")  # reuse keeps it clean too
+
+    stored = (tmp_path / "w" / ".git" / "config").read_text()
+    assert secret not in stored
+    assert remote.url in stored
+    assert again.url == remote.url
+    assert remote_subjects(remote.bare, genv) == ["bump", "initial"]
+    leftovers = [p for p in (tmp_path / "w" / ".git").rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert leftovers == []
+
+
+def test_credentials_already_stored_by_an_older_clone_are_scrubbed(
+    make_remote: RemoteFactory, tmp_path: Path
+) -> None:
+    remote = make_remote("file")
+    repo = pygit2.init_repository(str(tmp_path / "w"), bare=False)
+    repo.remotes.create("origin", remote.url.replace("file://", "file://user:s3cret-token@"))
+
+    Workspace.clone(remote.url, workdir=tmp_path / "w")
+
+    assert "s3cret-token" not in (tmp_path / "w" / ".git" / "config").read_text()
