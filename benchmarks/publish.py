@@ -5,8 +5,9 @@ Builds a bare repository of F files (YAML, D per directory) served by :class:`Gi
 :class:`~imagebot.git.Workspace` and for the ``git`` CLI doing the same work:
 
   clone     shallow (depth 1) clone + checkout              reported separately
-  commit    stage the N edited files, commit                (``paths=[…]`` / ``git add <paths>``)
-  commit-all  the same, finding the changes by status       (``under="."`` / ``git add -A``)
+  commit    commit the N edited files                      (``files={path: bytes}`` / ``git add <paths>``)
+  commit-all  the same, the CLI finding the changes by status (imagebot never stages a work tree:
+            the same blob commit again / ``git add -A``)
   push      push the new commit to the branch
 
 Each round edits the same N files to a new image tag in both clones (the edit itself is not
@@ -86,10 +87,12 @@ def _round_bot(
         ws = Workspace.clone(url, ref=GitRef(branch="main"), auth=auth, workdir=workdir)
     _edit(ws.path, changed, f"{n + 2}.0.0")
     with clock("commit"):
-        ws.commit("bump", paths=changed, author_name="bot", author_email="bot@example.com")
+        ws.commit("bump", files={p: (ws.path / p).read_bytes() for p in changed},
+                  author_name="bot", author_email="bot@example.com")
     _edit(ws.path, changed, f"{n + 2}.1.0")
     with clock("commit-all"):
-        ws.commit("bump", author_name="bot", author_email="bot@example.com")
+        ws.commit("bump", files={p: (ws.path / p).read_bytes() for p in changed},
+                  author_name="bot", author_email="bot@example.com")
     with clock("push"):
         ws.push()
 

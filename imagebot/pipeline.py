@@ -14,11 +14,13 @@ commit and no push.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import difflib
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -341,6 +343,32 @@ def _message(automation: flux.ImageUpdateAutomation, changes: ChangeSet,
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _targets(cfg: config.Config, automation: flux.ImageUpdateAutomation,
+             workspace: git.Workspace) -> tuple[str | None, str | None]:
+    """(the branch to publish, the branch it starts from when the remote lacks it)."""
+    repository = cfg.git_repositories.get(automation.source)
+    checkout = automation.checkout or (repository.ref if repository is not None else None)
+    source = (checkout.branch if checkout is not None else None) or workspace.branch
+    if not workspace.in_place:
+        source = workspace.branch  # a clone imagebot owns has the checkout ref checked out
+    push = automation.push
+    return (push.branch if push is not None and push.branch else source), source
+
+
+def _base(workspace: git.Workspace, target: str | None, source: str | None) -> str:
+    """The commit imagebot's change goes on top of: what the clone has checked out, or — in a
+    checkout opened in place — the remote's branch being published (fetched), so that neither
+    the user's edits nor their local commits or current branch play any part."""
+    if not workspace.in_place:
+        return workspace.head
+    for branch in dict.fromkeys(b for b in (target, source) if b):
+        sha = workspace.fetch_branch(branch)
+        if sha is not None:
+            return sha
+    missing = target or source or "(none named)"
+    raise ConfigError(f"the remote {workspace.url} has no branch {missing} to publish")
+
+
 def run_automation(
     automation: flux.ImageUpdateAutomation,
     *,
@@ -354,63 +382,105 @@ def run_automation(
     """One automation, once: policies → setters → commit → push or pull request.
 
     ``forge`` makes the forge client when a pull request is actually needed (so a run with
-    nothing to change needs no forge credentials).
+    nothing to change needs no forge credentials). The setters run on the files of the commit
+    being published (see :func:`_base`), the commit is built from the bytes they produced, and in
+    a checkout opened in place nothing but objects and remote-tracking refs is written; a dry run
+    reads the files as they are below ``workspace.root``.
     """
     now = now or datetime.datetime.now(datetime.UTC)
     options = options or AutomationOptions()
     policies = policies_for(cfg, automation)
     paths = [Path(automation.update_path)]
-    root = workspace.path
-    current = _current_tags(root, paths, (p.key for p in policies))
-    evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
-    sources: dict[str, str] = {}
-    if options.refresh is not None and any(e.selection for e in evaluations):
-        # source URLs only go into pull requests; looking them up costs manifest GETs
-        scans, sources = _refreshed(cfg, scans, evaluations, options.refresh, current=current,
-                                    sources=options.pull_request is not None and not options.dry_run)
+    target, source = _targets(cfg, automation, workspace)
+    if workspace.in_place and not options.dry_run and not options.push:
+        raise ConfigError(
+            "--no-push in a checkout opened in place would leave the commit on no branch (imagebot "
+            "moves none of yours): use --dry-run to see the change, or let imagebot clone (--repo URL)"
+        )
+    if not workspace.in_place and not options.dry_run:
+        start = workspace.root / automation.update_path  # temp files a killed run left in our clone
+        setters.remove_stale([Path(d) for d, _, _ in os.walk(start)] if start.is_dir() else [start.parent])
+    base = None if options.dry_run else _base(workspace, target, source)
+    view = (contextlib.nullcontext(workspace.root) if base is None
+            else workspace.files_at(base, paths=[automation.update_path], also=setters.IGNORE_FILES,
+                                    containing=setters.KEYWORD_BYTES))
+    with view as root:
+        current = _current_tags(root, paths, (p.key for p in policies))
         evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
-    values = _values(cfg, evaluations)
-    planned = setters.plan(values, root=root, paths=paths)
+        sources: dict[str, str] = {}
+        if options.refresh is not None and any(e.selection for e in evaluations):
+            # source URLs only go into pull requests; looking them up costs manifest GETs
+            scans, sources = _refreshed(cfg, scans, evaluations, options.refresh, current=current,
+                                        sources=options.pull_request is not None and not options.dry_run)
+            evaluations, skipped = _evaluate(cfg, policies, scans, current, now)
+        values = _values(cfg, evaluations)
+        planned = _relabel(setters.plan(values, root=root, paths=paths), root, workspace, base)
     report = AutomationReport(automation.key, tuple(evaluations), planned.changeset, current,
                        skipped=tuple(skipped))
     if not planned.edits:
         return report  # nothing to do: no commit, no push (Flux returns early here too)
     message = _message(automation, planned.changeset, evaluations)
+    report = dataclasses.replace(report, diff=_diff(planned), message=message)
     if options.dry_run:
-        return dataclasses.replace(report, diff=_diff(planned), message=message)
+        return report
+    assert base is not None
     if options.pull_request is not None:
         # each pull-request branch is rebuilt from the base and re-applied there
-        return _pull_requests(automation, dataclasses.replace(report, diff=_diff(planned), message=message),
-                              workspace=workspace, options=options, forge=forge, values=values,
-                              paths=paths, sources=sources)
-    changes = setters.write(planned)
-    report = dataclasses.replace(report, changes=changes, diff=_diff(planned), message=message)
-    if not changes.files:
-        return report
+        return _pull_requests(automation, report, workspace=workspace, options=options, forge=forge,
+                              values=values, paths=paths, sources=sources, base=target, base_sha=base)
+    if target is None:
+        raise ConfigError("HEAD is detached (tag/semver/commit checkout): name a push branch")
+    changes = planned.changeset
+    first: tuple[str, setters.Plan] | None = (base, planned)
 
-    def commit(ws: git.Workspace) -> Revision | None:
-        return ws.commit(
-            _message(automation, changes, evaluations), author_name=automation.commit.author_name,
-            author_email=automation.commit.author_email, under=automation.update_path,
+    def build(sha: str) -> Revision | None:
+        nonlocal changes, first
+        if first is not None and first[0] == sha:
+            edits = first[1]
+        else:
+            edits = _plan_at(workspace, sha, values, automation.update_path, paths)
+        first = None
+        changes = edits.changeset
+        if not edits.edits:
+            return None
+        return workspace.commit(
+            _message(automation, changes, evaluations), files=_files(workspace, edits), parent=sha,
+            author_name=automation.commit.author_name, author_email=automation.commit.author_email,
             signing_key=options.signing_key,
         )
 
-    def reapply(ws: git.Workspace) -> bool:
-        nonlocal changes
-        changes = setters.apply(values, root=ws.path, paths=paths)
-        return bool(changes.files)
-
     if not options.push:
-        return dataclasses.replace(report, revision=commit(workspace))
+        return dataclasses.replace(report, revision=build(base))
     if options.before_push is not None:
         options.before_push()
     push = automation.push
     revision = git.push_with_retry(
-        workspace, reapply=reapply, commit=commit,
-        branch=push.branch if push else None, refspec=push.refspec if push else None,
-        options=push.options if push else None, attempts=options.push_attempts, sleep=options.sleep,
+        workspace, build=build, base=base, branch=target,
+        refspec=push.refspec if push else None, options=push.options if push else None,
+        attempts=options.push_attempts, sleep=options.sleep,
     )
     return dataclasses.replace(report, changes=changes, revision=revision)
+
+
+def _plan_at(workspace: git.Workspace, sha: str, values: Mapping[ObjectKey, ImageRef], update_path: str,
+             paths: Sequence[Path]) -> setters.Plan:
+    with workspace.files_at(sha, paths=[update_path], also=setters.IGNORE_FILES,
+                            containing=setters.KEYWORD_BYTES) as root:
+        return _relabel(setters.plan(values, root=root, paths=paths), root, workspace, sha)
+
+
+def _relabel(planned: setters.Plan, root: Path, workspace: git.Workspace, sha: str | None) -> setters.Plan:
+    """Problems found in a temporary copy of a commit's files name the user's root and the commit."""
+    if sha is None or root == workspace.root:
+        return planned
+    scratch, shown = str(root.resolve()), f"{workspace.root} at {sha[:12]}"
+    errors = tuple(dataclasses.replace(p, message=p.message.replace(scratch, shown)) for p in planned.errors)
+    return dataclasses.replace(planned, errors=errors)
+
+
+def _files(workspace: git.Workspace, planned: setters.Plan) -> dict[str, bytes | None]:
+    """What the setters produced, by repository path: the only content a commit holds."""
+    return {workspace.git_path(edit.change.path): edit.after for edit in planned.edits}
 
 
 def _pull_requests(
@@ -423,19 +493,23 @@ def _pull_requests(
     values: Mapping[ObjectKey, ImageRef],
     paths: Sequence[Path],
     sources: Mapping[str, str],
+    base: str | None,
+    base_sha: str,
 ) -> AutomationReport:
     """Push imagebot's own branch(es) and open or update one pull request per group.
 
     Each branch is rebuilt from the base on every run (``group: per-image``: one branch and pull
-    request per policy), replaced only if nobody else moved it, and not pushed at all when it
-    already carries the same tree — so a rerun with nothing new is a no-op.
+    request per policy) purely from objects — no local branch is created or switched to —
+    replaced only if nobody else moved it, and not pushed at all when it already carries the same
+    tree — so a rerun with nothing new is a no-op.
     """
     assert options.pull_request is not None
     spec = options.pull_request.spec
-    base = spec.base or workspace.branch
+    if workspace.in_place and spec.base and spec.base != base:
+        base_sha = _base(workspace, spec.base, None)
+    base = spec.base or base
     if base is None:
         raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a base branch")
-    base_sha = workspace.head
     push = automation.push
     if spec.group == "per-image":
         changed = sorted({c.policy for f in report.changes.files for c in f.changes})
@@ -449,16 +523,15 @@ def _pull_requests(
     revision: Revision | None = None
     opened: list[PullRequestRef] = []
     for head, group in groups:
-        workspace.switch_branch(head)
-        workspace.reset(base_sha)  # the branch starts from the base, whatever an earlier group left
-        changes = setters.apply(group, root=workspace.path, paths=paths)
-        if not changes.files:
+        planned = _plan_at(workspace, base_sha, group, automation.update_path, paths)
+        changes = planned.changeset
+        if not planned.edits:
             continue
         selections = [s for s in report.selections if s.policy in group]
         message = _message(automation, changes, [e for e in report.evaluations if e.policy in group])
         revision = workspace.commit(
-            message, author_name=automation.commit.author_name,
-            author_email=automation.commit.author_email, under=automation.update_path,
+            message, files=_files(workspace, planned), parent=base_sha,
+            author_name=automation.commit.author_name, author_email=automation.commit.author_email,
             signing_key=options.signing_key,
         )
         if revision is None or not options.push:
@@ -470,7 +543,7 @@ def _pull_requests(
         else:
             if options.before_push is not None:
                 options.before_push()
-            revision = workspace.push(head, force_with_lease=remote or "")
+            revision = workspace.push(head, commit=revision.sha, force_with_lease=remote or "")
         if forge is None:
             raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a forge")
         data = publish.template_data(automation.key, changes, selections=selections, sources=sources)

@@ -1,20 +1,26 @@
-"""The git work tree publish runs in: clone or reuse, fetch, check out, commit, push.
+"""The git repository publish runs in: clone or reuse, fetch, check out, commit, push.
 
-:class:`Workspace` is built by the pipeline (``Workspace.clone`` for a remote, ``Workspace.open``
-for an existing checkout such as a GitHub Action's) and handed to the setters (``.path``) and to
-publish (``.commit``, ``.push``; :func:`imagebot.git.push_with_retry`). Every libgit2 call goes
-through :func:`~imagebot.git._errors.map_git_errors`, so only imagebot errors leave this module,
-with URLs stripped of credentials.
+:class:`Workspace` is built by the pipeline (``Workspace.clone`` for a clone imagebot owns,
+``Workspace.open`` for an existing checkout such as a GitHub Action's) and handed to the setters
+(``.root``, or ``files_at(sha)``) and to publish (``.commit``, ``.push``;
+:func:`imagebot.git.push_with_retry`). Commits are built from blobs, never from the index; in a
+checkout opened in place nothing but objects and remote-tracking refs is ever written, so HEAD,
+the index, the local branches and the work tree stay exactly as the user left them (issue 8).
+Every libgit2 call goes through :func:`~imagebot.git._errors.map_git_errors`, so only imagebot
+errors leave this module, with URLs stripped of credentials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 
 import pygit2
-from pygit2.enums import ResetMode
+from pygit2.enums import FileMode, ResetMode
 
 from imagebot import errors
 from imagebot.git import _commit, _refs, _remote
@@ -39,21 +45,25 @@ class Workspace:
 
         ws = Workspace.clone("https://github.com/org/fleet.git", ref=GitRef(branch="main"),
                              auth=TokenAuth(token))
-        setters.apply(selections, root=ws.path, ...)       # edits files under ws.path
-        revision = ws.commit("chore(images): …", author_name="bot", author_email="bot@x")
+        with ws.files_at(ws.head, paths=["apps"]) as root:  # the files of that commit
+            planned = setters.plan(values, root=root, paths=[Path("apps")])
+        revision = ws.commit("chore(images): …", files={...: edit.after},
+                             author_name="bot", author_email="bot@x")
         if revision is not None:
-            ws.push()                                       # to the checked-out branch
+            ws.push(commit=revision.sha)                    # to the checked-out branch
     """
 
     def __init__(
         self, repo: pygit2.Repository, *, auth: gitauth.GitAuth | None = None, remote: str = "origin",
-        timeout: float = _remote.DEFAULT_TIMEOUT,
+        timeout: float = _remote.DEFAULT_TIMEOUT, owned: bool = True, prefix: str = "",
     ) -> None:
         self._repo = repo
         self._auth = auth
         self._remote_name = remote
         self._secrets = _remote.secrets_of(auth)
         self._timeout = timeout
+        self._owned = owned
+        self._prefix = prefix
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -110,7 +120,11 @@ class Workspace:
         cls, path: Path, *, auth: gitauth.GitAuth | None = None, remote: str = "origin",
         timeout: float = _remote.DEFAULT_TIMEOUT,
     ) -> Workspace:
-        """Work in place in an existing checkout (GitHub Actions): no clone, no checkout."""
+        """Work in place in an existing checkout (GitHub Actions): no clone, no checkout.
+
+        ``path`` may be a directory inside the work tree: it is the :attr:`root` setters' paths
+        are relative to. Nothing of the checkout is changed later (see :meth:`commit`).
+        """
         found = pygit2.discover_repository(str(path))
         if found is None:
             raise errors.GitError(f"{path} is not inside a git repository")
@@ -118,14 +132,32 @@ class Workspace:
             repo = pygit2.Repository(found)
         if repo.is_bare:
             raise errors.GitError(f"{path} is a bare repository; imagebot needs a work tree")
-        return cls(repo, auth=auth, remote=remote, timeout=timeout)
+        inside = path.resolve().relative_to(Path(repo.workdir).resolve()).as_posix()
+        return cls(repo, auth=auth, remote=remote, timeout=timeout, owned=False,
+                   prefix="" if inside == "." else inside)
 
     # -- state ----------------------------------------------------------------------------------
 
     @property
     def path(self) -> Path:
-        """The work tree root (setters edit files below it)."""
+        """The top of the work tree."""
         return Path(self._repo.workdir)
+
+    @property
+    def root(self) -> Path:
+        """The directory setters' paths are relative to: the top of the work tree, or the
+        directory given to :meth:`open`."""
+        return self.path / self._prefix if self._prefix else self.path
+
+    @property
+    def in_place(self) -> bool:
+        """Opened in the user's checkout (:meth:`open`): only objects and remote-tracking refs
+        are ever written."""
+        return not self._owned
+
+    def git_path(self, relative: str) -> str:
+        """A path relative to :attr:`root` as a path in the repository's tree."""
+        return _commit.normalise(f"{self._prefix}/{relative}" if self._prefix else relative)
 
     @property
     def url(self) -> str:
@@ -186,7 +218,9 @@ class Workspace:
 
         A branch ref leaves HEAD on that local branch; tag, semver, commit and other ``name``
         refs leave a detached HEAD (``branch`` is None: pushing then needs an explicit branch).
+        Only in a clone imagebot owns.
         """
+        self._only_owned("check out")
         todo = _refs.plan(
             ref,
             remote=self._remote_name,
@@ -221,13 +255,6 @@ class Workspace:
             self._repo.references.create(name, oid, force=True)
             self._repo.set_head(name)
 
-    def switch_branch(self, branch: str) -> None:
-        """Put HEAD on local ``branch``, created (or moved) at the current commit; keeps edits."""
-        with map_git_errors("switch", self.url):
-            if self.branch != branch:
-                self._repo.references.create(f"refs/heads/{branch}", self._repo.head.target, force=True)
-                self._repo.set_head(f"refs/heads/{branch}")
-
     def fetch_branch(self, branch: str, *, depth: int = 1) -> str | None:
         """Fetch the remote's ``branch``; its sha, or None when the remote has no such branch."""
         if f"refs/heads/{branch}" not in self.list_remote_refs():
@@ -237,9 +264,85 @@ class Workspace:
         return str(self._repo.references[tracking].target)
 
     def reset(self, sha: str) -> None:
-        """Move HEAD (its branch) to ``sha`` and force the work tree and index to it."""
+        """Move HEAD (its branch) to ``sha`` and force the work tree and index to it (only in a
+        clone imagebot owns)."""
+        self._only_owned("reset")
         with map_git_errors("reset", self.url):
             self._repo.reset(pygit2.Oid(hex=sha), ResetMode.HARD)
+
+    def _only_owned(self, what: str) -> None:
+        if not self._owned:
+            raise errors.GitError(
+                f"refusing to {what} {self.path}: a checkout opened in place is left as found"
+            )
+
+    @contextlib.contextmanager
+    def files_at(
+        self, sha: str, *, paths: Sequence[str] = ("",), also: Sequence[str] = (), containing: bytes = b"",
+    ) -> Iterator[Path]:
+        """A directory holding commit ``sha``'s files below ``paths`` (relative to :attr:`root`),
+        plus the files named in ``also`` (e.g. ``.gitignore``) of every directory above them;
+        the equivalent of :attr:`root` for that commit.
+
+        In a clone imagebot owns, that is the work tree, forced to ``sha``. In a checkout opened
+        in place it is a temporary directory (removed afterwards): the user's work tree is never
+        read or written, so "unchanged" is judged against ``sha``, whatever the checkout holds.
+        Only blobs holding ``containing`` (and ``also`` files) are written out there.
+        """
+        if self._owned:
+            self.reset(sha)
+            yield self.root
+            return
+        with tempfile.TemporaryDirectory(prefix="imagebot-tree-") as scratch:
+            with map_git_errors("read", self.url):
+                self._export(sha, Path(scratch), [self.git_path(p) for p in paths], also, containing)
+            yield Path(scratch) / self._prefix if self._prefix else Path(scratch)
+
+    def _export(
+        self, sha: str, dest: Path, paths: Sequence[str], also: Sequence[str], containing: bytes
+    ) -> None:
+        try:
+            tree = self._repo.revparse_single(sha).peel(pygit2.Commit).tree
+        except (KeyError, ValueError):
+            raise errors.GitError(f"commit {sha} is not in {self.path}") from None
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            parts = PurePosixPath(path).parts if path else ()
+            for depth in range(len(parts) + 1):
+                directory = "/".join(parts[:depth])
+                for name in also:
+                    self._write_blob(tree, f"{directory}/{name}" if directory else name, dest)
+            if not path:
+                self._write_tree(tree, "", dest, containing)
+                continue
+            try:
+                entry = tree[path]
+            except KeyError:
+                continue  # the setters report the missing path
+            if entry.type_str == "tree":
+                self._write_tree(self._repo[entry.id], path, dest, containing)  # type: ignore[arg-type]
+            else:
+                self._write_blob(tree, path, dest)
+
+    def _write_tree(self, tree: pygit2.Tree, path: str, dest: Path, containing: bytes) -> None:
+        (dest / path).mkdir(parents=True, exist_ok=True)
+        for entry in tree:
+            child = f"{path}/{entry.name}" if path else entry.name
+            if entry.type_str == "tree":
+                self._write_tree(self._repo[entry.id], child, dest, containing)  # type: ignore[arg-type]
+            elif entry.type_str == "blob" and entry.filemode != FileMode.LINK:
+                data = self._repo[entry.id].data  # type: ignore[attr-defined]
+                if containing in data:
+                    (dest / child).write_bytes(data)  # type: ignore[operator]
+
+    def _write_blob(self, tree: pygit2.Tree, path: str, dest: Path) -> None:
+        try:
+            entry = tree[path]
+        except KeyError:
+            return
+        if entry.type_str == "blob" and entry.filemode != FileMode.LINK:
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            (dest / path).write_bytes(self._repo[entry.id].data)  # type: ignore[attr-defined]
 
     def same_tree(self, a: str, b: str) -> bool:
         """Whether commits ``a`` and ``b`` (both fetched) hold identical trees — e.g. the bot's
@@ -253,43 +356,78 @@ class Workspace:
 
     # -- commit and push ------------------------------------------------------------------------
 
-    def changed_paths(self, under: str = ".") -> list[str]:
-        """Paths (relative, POSIX) below ``under`` that differ from HEAD or are untracked."""
-        return _commit.changed_under(self._repo, _commit.normalise(under))
-
     def commit(
         self,
         message: str,
         *,
+        files: Mapping[str, bytes | None],
         author_name: str,
         author_email: str,
-        paths: Sequence[str] | None = None,
-        under: str = ".",
+        parent: str | None = None,
         signing_key: gitauth.SigningKey | None = None,
     ) -> Revision | None:
-        """Stage ``paths`` (or every change below ``under``) and commit on HEAD.
+        """A commit on ``parent`` (default HEAD) holding exactly ``files`` (repository path →
+        new bytes; None removes the file) on top of the parent's tree — built from blobs; the
+        index and the work tree are never read, so nothing else can slip in.
 
-        Returns None — and writes no commit — when the staged tree equals HEAD's.
+        Returns None — and writes no commit — when the tree does not change. In a clone imagebot
+        owns, a commit on HEAD moves HEAD (its branch) and the work tree to it; otherwise no ref,
+        index entry or file moves: push it with ``push(commit=revision.sha)``.
         """
         with map_git_errors("commit", self.url):
-            _commit.stage(self._repo, paths=paths, under=under)
+            if parent is not None:
+                try:
+                    base: pygit2.Commit | None = self._repo.revparse_single(parent).peel(pygit2.Commit)
+                except (KeyError, ValueError):
+                    raise errors.GitError(f"commit {parent} is not in {self.path}") from None
+            else:
+                base = None if self._repo.head_is_unborn else self._repo.head.peel(pygit2.Commit)
             author = pygit2.Signature(author_name, author_email)
-            oid = _commit.write_commit(self._repo, message=message, author=author, signing_key=signing_key)
-        if oid is None:
-            logger.info("nothing to commit")
-            return None
+            oid = _commit.write_commit(self._repo, parent=base, files=files, message=message, author=author,
+                                       signing_key=signing_key)
+            if oid is None:
+                logger.info("nothing to commit")
+                return None
+            on_head = base is None or (not self._repo.head_is_unborn and base.id == self._repo.head.target)
+            if self._owned and on_head:
+                self._advance(oid, files)
         logger.info("committed %s", oid)
         return Revision(self.branch or "HEAD", str(oid))
+
+    def _advance(self, oid: pygit2.Oid, files: Mapping[str, bytes | None]) -> None:
+        """Owned clones only: HEAD (its branch) to ``oid``, the index to its tree, and the
+        committed files into the work tree; other work-tree files are left as they are."""
+        if self._repo.head_is_detached or self._repo.head_is_unborn:
+            self._repo.set_head(oid)
+        else:
+            branch = self._repo.references["HEAD"].target
+            assert isinstance(branch, str)
+            self._repo.references.create(branch, oid, force=True)
+        commit = self._repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        index = self._repo.index
+        index.read_tree(commit.tree)
+        index.write()
+        for path, data in files.items():
+            target = self.path / _commit.normalise(path)
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
 
     def push(
         self,
         branch: str | None = None,
         *,
+        commit: str | None = None,
         refspec: str | None = None,
         options: Mapping[str, str] | None = None,
         force_with_lease: str | None = None,
     ) -> Revision:
-        """Push HEAD to ``branch`` (default: the checked-out branch), and ``refspec`` if given.
+        """Push ``commit`` (default HEAD) to the remote's ``branch`` (default: the checked-out
+        branch), and ``refspec`` if given. No local branch is created, moved or switched to; the
+        remote-tracking ref follows the push.
 
         Like Flux, a ``refspec`` is pushed in addition to the branch. ``options`` become git push
         options (``key=value``; an empty value sends just ``key``). Never forces, except with
@@ -300,31 +438,44 @@ class Workspace:
         target = branch or self.branch
         if target is None:
             raise errors.ConfigError("HEAD is detached (tag/semver/commit checkout): name a push branch")
-        self.switch_branch(target)
-        local = f"refs/heads/{target}"
-        pairs = [(local, local)]
+        sha = commit or self.head
+        remote_ref = f"refs/heads/{target}"
+        extra: tuple[str, str] | None = None
         if refspec:
             src, _, dst = refspec.lstrip("+").partition(":")
-            if (dst or src) != local:
-                pairs.append((src, dst or src))
+            if (dst or src) != remote_ref:
+                # the branch being pushed is our commit, whatever the local branch says
+                extra = (sha if src in ("HEAD", target, remote_ref) else src, dst or src)
         push_options = [f"{k}={v}" if v else k for k, v in (options or {}).items()] or None
         with map_git_errors("push", self.url, self._secrets), self._session() as callbacks:
             cb = callbacks()
             if is_local(self._origin.url or ""):
                 # libgit2's local transport runs no hooks and overwrites refs: use receive-pack
+                pairs = [(sha, remote_ref)] + ([extra] if extra else [])
                 cb.rejected.update(push_local(Path(self._repo.path), self._origin.url or "", pairs,
                                               lease=force_with_lease, options=push_options or (),
                                               timeout=self._timeout))
             else:
-                force = "+" if force_with_lease is not None else ""
-                if force_with_lease is not None:
-                    cb.negotiate = _lease(local, force_with_lease)
-                specs = [f"{force}{local}:{local}"] + ([refspec] if len(pairs) > 1 and refspec else [])
-                self._origin.push(specs, callbacks=cb, push_options=push_options)
+                # libgit2 pushes refs, not shas: a private ref, removed afterwards
+                scratch = f"refs/imagebot/push/{uuid.uuid4().hex}"
+                self._repo.references.create(scratch, pygit2.Oid(hex=sha))
+                try:
+                    force = "+" if force_with_lease is not None else ""
+                    if force_with_lease is not None:
+                        cb.negotiate = _lease(remote_ref, force_with_lease)
+                    specs = [f"{force}{scratch}:{remote_ref}"]
+                    if extra is not None:
+                        specs.append(f"{scratch if extra[0] == sha else extra[0]}:{extra[1]}")
+                    self._origin.push(specs, callbacks=cb, push_options=push_options)
+                finally:
+                    self._repo.references.delete(scratch)
         for refname, reason in cb.rejected.items():
             raise rejection(self.url, refname, reason)
-        logger.info("pushed %s to %s", self.head, target)
-        return Revision(target, self.head)
+        with map_git_errors("push", self.url):
+            tracking = f"refs/remotes/{self._remote_name}/{target}"
+            self._repo.references.create(tracking, pygit2.Oid(hex=sha), force=True)
+        logger.info("pushed %s to %s", sha, target)
+        return Revision(target, sha)
 
     def _session(self) -> _remote.SessionContext:
         return _remote.session(self._auth, url=self.url, timeout=self._timeout)

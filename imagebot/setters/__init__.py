@@ -17,12 +17,18 @@ Example::
 
 from imagebot.setters._discover import FoundMarker, MarkerReport, Unmarked, find_markers
 from imagebot.setters._files import IGNORE_FILES
+from imagebot.setters._markers import KEYWORD as _KEYWORD
 from imagebot.setters._markers import Field, Marker, parse_marker
 from imagebot.setters._plan import FileEdit, Plan, apply, plan, write
 from imagebot.setters._values import check_ref, needs_quotes
+from imagebot.setters._write import remove_stale
+
+KEYWORD_BYTES = _KEYWORD.encode()
+"""Files without it are never parsed (the setters' prefilter)."""
 
 __all__ = [
     "IGNORE_FILES",
+    "KEYWORD_BYTES",
     "Field",
     "FileEdit",
     "FoundMarker",
@@ -36,5 +42,6 @@ __all__ = [
     "needs_quotes",
     "parse_marker",
     "plan",
+    "remove_stale",
     "write",
 ]

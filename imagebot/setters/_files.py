@@ -60,7 +60,7 @@ def collect(
             for item in _walk(root, real, extra):
                 found.setdefault(item.path, item)
         else:
-            problems.append(FileProblem(shown, 0, "no such file or directory"))
+            problems.append(FileProblem(shown, 0, f"no such file or directory under {root}"))
     return sorted(found.values(), key=lambda item: item.rel), problems
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypedDict
 
+import pygit2
+from pygit2.enums import FileStatus
+
+from imagebot.git import Workspace
 from testing.gitrepos import git, write_files
 from tests.git.conftest import Remote
 
@@ -35,3 +39,15 @@ def write_hook(bare: Path, name: str, body: str) -> None:
     hook = bare / "hooks" / name
     hook.write_text("#!/bin/sh\n" + body)
     hook.chmod(0o755)
+
+
+def worktree_files(ws: Workspace, *paths: str, under: str = "") -> dict[str, bytes | None]:
+    """The bytes of ``paths`` in ``ws``'s work tree (default: every file that differs from HEAD
+    below ``under``), as :meth:`Workspace.commit` takes them — the tests' stand-in for the setters."""
+    repo = pygit2.Repository(str(ws.path))
+    if not paths:
+        paths = tuple(
+            path for path, flags in repo.status().items()
+            if flags not in (FileStatus.CURRENT, FileStatus.IGNORED) and path.startswith(under)
+        )
+    return {path: (ws.path / path).read_bytes() if (ws.path / path).is_file() else None for path in paths}

@@ -12,14 +12,14 @@ from imagebot import errors
 from imagebot.git import Workspace
 from testing.gitrepos import git, write_files
 from tests.git.conftest import Remote, RemoteFactory
-from tests.git.helpers import AUTHOR, human_commit, write_hook
+from tests.git.helpers import AUTHOR, human_commit, worktree_files, write_hook
 
 
 def test_remote_moved_on_is_push_rejected(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     human_commit(remote, tmp_path, genv, {"README.md": "human\n"}, "human")
     write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
 
     with pytest.raises(errors.PushRejected) as caught:
         ws.push()
@@ -36,7 +36,7 @@ def test_local_push_respects_the_remote_ref_lock(
     remote = make_remote("file")
     ws = Workspace.clone(remote.url, workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "x\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
     lock = remote.bare / "refs" / "heads" / "main.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("held by another pusher\n")
@@ -56,7 +56,7 @@ def test_hook_refusal_is_a_permanent_git_error(remote: Remote, tmp_path: Path, g
     write_hook(remote.bare, "pre-receive", "echo 'protected branch' >&2\nexit 1\n")
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "x\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
 
     with pytest.raises(errors.GitError, match="refused refs/heads/main: pre-receive hook declined") as caught:
         ws.push()
@@ -70,7 +70,7 @@ def test_update_hook_refusal_is_honoured(remote: Remote, tmp_path: Path, genv: d
     write_hook(remote.bare, "update", "exit 1\n")
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "x\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
 
     with pytest.raises(errors.GitError, match="refused refs/heads/main: hook declined"):
         ws.push()
@@ -87,7 +87,7 @@ def test_server_side_non_fast_forward_is_push_rejected(
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     moved = human_commit(remote, tmp_path, genv, {"README.md": "human\n"}, "human")
     write_files(ws.path, {"README.md": "bot\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
 
     # a lease that matches lets the client send a forced update; the server still says no
     with pytest.raises(errors.PushRejected, match="non-fast-forward"):
@@ -105,7 +105,7 @@ def test_push_options_reach_the_server(make_remote: RemoteFactory, tmp_path: Pat
     )
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "x\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
 
     ws.push(options={"merge_request.create": "", "ci.skip": "true"})
 

@@ -1,4 +1,4 @@
-"""push_with_retry: fetch, reset, re-apply, re-commit and push again — never losing a commit.
+"""push_with_retry: fetch, rebuild the commit on the new head and push again — never losing a commit.
 
 Aspects: one lost race is retried on top of the winner; a change someone else already made
 ends the run without a commit; nothing to commit means no push; the budget is bounded (and the
@@ -24,17 +24,21 @@ from tests.git.conftest import Remote
 from tests.git.helpers import AUTHOR, human_commit, remote_subjects
 
 
-def set_image(ws: Workspace, path: str, image: str) -> bool:
-    """A one-line setter: point ``image:`` in ``path`` at ``image``; whether the file changed."""
-    file = ws.path / path
-    old = file.read_text()
-    new = re.sub(r"image: \S+", f"image: {image}", old, count=1)
-    file.write_text(new)
-    return new != old
+def builder(
+    ws: Workspace, message: str, path: str, image: str, *, before: Callable[[], None] | None = None
+) -> Callable[[str], Revision | None]:
+    """A one-line setter as ``build`` callback: on commit ``sha``, point ``image:`` in ``path`` at
+    ``image`` and commit exactly that file on top of ``sha``."""
 
+    def build(sha: str) -> Revision | None:
+        if before is not None:
+            before()
+        with ws.files_at(sha) as root:
+            old = (root / path).read_text()
+        new = re.sub(r"image: \S+", f"image: {image}", old, count=1)
+        return ws.commit(message, files={path: new.encode()}, parent=sha, **AUTHOR)
 
-def committer(message: str, path: str) -> Callable[[Workspace], Revision | None]:
-    return lambda ws: ws.commit(message, paths=[path], **AUTHOR)
+    return build
 
 
 class Sleeps(list[float]):
@@ -50,14 +54,15 @@ def test_lost_race_is_redone_on_top_of_the_winner(
     remote: Remote, tmp_path: Path, genv: dict[str, str]
 ) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
-    set_image(ws, WEB, "web:2.0.0")
+    base = ws.head
     human_commit(remote, tmp_path, genv, {"README.md": "edited by a human\n"}, "human")
     sleeps = Sleeps()
 
     revision = push_with_retry(
         ws,
-        reapply=lambda w: set_image(w, WEB, "web:2.0.0"),
-        commit=committer("bump web", WEB),
+        build=builder(ws, "bump web", WEB, "web:2.0.0"),
+        base=base,
+        branch="main",
         retry=Backoff(base=0.5, jitter=False),
         sleep=sleeps,
     )
@@ -72,11 +77,11 @@ def test_change_already_on_the_remote_ends_without_a_commit(
     remote: Remote, tmp_path: Path, genv: dict[str, str]
 ) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
-    set_image(ws, WEB, "web:2.0.0")
+    base = ws.head
     human = human_commit(remote, tmp_path, genv, {WEB: "image: web:2.0.0 # set by hand\n"}, "human did it")
 
     revision = push_with_retry(
-        ws, reapply=lambda w: set_image(w, WEB, "web:2.0.0"), commit=committer("bump", WEB), sleep=Sleeps()
+        ws, build=builder(ws, "bump", WEB, "web:2.0.0"), base=base, branch="main", sleep=Sleeps()
     )
 
     assert revision is None
@@ -87,12 +92,9 @@ def test_nothing_to_commit_pushes_nothing(remote: Remote, tmp_path: Path, genv: 
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     calls: list[str] = []
 
-    def reapply(w: Workspace) -> bool:
-        calls.append("reapply")
-        return True
-
-    assert push_with_retry(ws, reapply=reapply, commit=committer("noop", WEB), sleep=Sleeps()) is None
-    assert calls == []
+    build = builder(ws, "noop", WEB, "web:1.0.0", before=lambda: calls.append("build"))
+    assert push_with_retry(ws, build=build, base=ws.head, branch="main", sleep=Sleeps()) is None
+    assert calls == ["build"]
     assert remote_subjects(remote.bare, genv) == ["initial"]
 
 
@@ -107,16 +109,11 @@ def test_retries_are_bounded(remote: Remote, tmp_path: Path, genv: dict[str, str
         git("commit", "-qam", "human", cwd=human, env=genv)
         git("push", "-q", "origin", "HEAD", cwd=human, env=genv)
 
-    def reapply(w: Workspace) -> bool:
-        human_pushes()
-        return set_image(w, WEB, "web:2.0.0")
-
-    set_image(ws, WEB, "web:2.0.0")
-    human_pushes()
     sleeps = Sleeps()
     with pytest.raises(errors.PushRejected):
         push_with_retry(
-            ws, reapply=reapply, commit=committer("bump", WEB), attempts=3, retry=Backoff(base=1, jitter=False), sleep=sleeps
+            ws, build=builder(ws, "bump", WEB, "web:2.0.0", before=human_pushes), base=ws.head, branch="main",
+            attempts=3, retry=Backoff(base=1, jitter=False), sleep=sleeps,
         )
     assert sleeps == [1, 2]
     assert "bump" not in remote_subjects(remote.bare, genv)
@@ -125,7 +122,7 @@ def test_retries_are_bounded(remote: Remote, tmp_path: Path, genv: dict[str, str
 def test_attempts_must_be_positive(remote: Remote, tmp_path: Path) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     with pytest.raises(ValueError, match="attempts"):
-        push_with_retry(ws, reapply=lambda w: True, commit=committer("x", WEB), attempts=0)
+        push_with_retry(ws, build=builder(ws, "x", WEB, "web:2.0.0"), base=ws.head, branch="main", attempts=0)
 
 
 def test_two_bots_and_a_human_race_and_no_commit_is_lost(
@@ -143,12 +140,13 @@ def test_two_bots_and_a_human_race_and_no_commit_is_lost(
     def bot(name: str) -> None:
         ws, path, image = bots[name]
         try:
-            set_image(ws, path, image)
+            base = ws.head
             start.wait()
             results[name] = push_with_retry(
                 ws,
-                reapply=lambda w: set_image(w, path, image),
-                commit=committer(f"{name}: {image}", path),
+                build=builder(ws, f"{name}: {image}", path, image),
+                base=base,
+                branch="main",
                 attempts=6,
                 sleep=Sleeps(),
             )

@@ -16,7 +16,7 @@ from imagebot.model import gitauth
 from testing.gitrepos import git, write_files
 from testing.gitsshd import generate_key
 from tests.git.conftest import RemoteFactory
-from tests.git.helpers import AUTHOR
+from tests.git.helpers import AUTHOR, worktree_files
 
 PASSPHRASE = "pass-Phr4se-q8"
 
@@ -56,7 +56,7 @@ def test_gpg_signed_commit_verifies(
     armored = make_gpg_key(keyring, passphrase=passphrase)
     key = gitauth.GpgSigningKey(armored=armored, passphrase=passphrase)
 
-    revision = workspace.commit("signed", signing_key=key, **AUTHOR)
+    revision = workspace.commit("signed", files=worktree_files(workspace), signing_key=key, **AUTHOR)
 
     assert revision is not None
     env = genv | {"GNUPGHOME": str(keyring)}
@@ -80,7 +80,9 @@ def test_ssh_signed_commit_verifies(
     allowed = tmp_path / "allowed_signers"
     allowed.write_text(f'bot@example.com namespaces="git" {public}\n')
 
-    revision = workspace.commit("signed", signing_key=gitauth.SshSigningKey(private, passphrase), **AUTHOR)
+    revision = workspace.commit(
+        "signed", files=worktree_files(workspace), signing_key=gitauth.SshSigningKey(private, passphrase), **AUTHOR
+    )
 
     assert revision is not None
     ssh = ["-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={allowed}"]
@@ -95,12 +97,13 @@ def test_wrong_passphrase_fails_without_echoing_it(workspace: Workspace, tmp_pat
     before = workspace.head
     with pytest.raises(errors.GitError, match="commit signing failed") as caught:
         workspace.commit(
-            "signed", signing_key=gitauth.GpgSigningKey(armored=armored, passphrase=wrong), **AUTHOR
+            "signed", files=worktree_files(workspace),
+            signing_key=gitauth.GpgSigningKey(armored=armored, passphrase=wrong), **AUTHOR
         )
     assert wrong not in str(caught.value) and PASSPHRASE not in str(caught.value)
     assert workspace.head == before
 
 
 def test_unsigned_commit_has_no_signature(workspace: Workspace, genv: dict[str, str]) -> None:
-    workspace.commit("plain", **AUTHOR)
+    workspace.commit("plain", files=worktree_files(workspace), **AUTHOR)
     assert git("log", "-1", "--format=%G?", cwd=workspace.path, env=genv).strip() == "N"

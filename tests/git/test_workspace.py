@@ -18,7 +18,7 @@ from imagebot.model import gitauth
 from imagebot.model.flux import GitRef
 from testing.gitrepos import git, write_files
 from tests.git.conftest import Remote, RemoteFactory
-from tests.git.helpers import AUTHOR, human_commit, remote_subjects
+from tests.git.helpers import AUTHOR, human_commit, remote_subjects, worktree_files
 
 
 def test_clone_checks_out_the_branch(
@@ -149,50 +149,71 @@ def test_semver_ref_without_a_chooser_is_a_config_error(
         Workspace.clone(history[0].url, ref=GitRef(semver="1.x"), workdir=tmp_path / "w")
 
 
-def test_commit_stages_only_the_given_paths(make_remote: RemoteFactory, tmp_path: Path) -> None:
+def test_commit_holds_only_the_given_files(make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str]) -> None:
     ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
-    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n", "README.md": "not mine\n"})
+    write_files(ws.path, {"README.md": "not mine\n", "apps/.env": "PASSWORD=x\n"})
 
-    revision = ws.commit("bump web", paths=["apps/web/deploy.yaml"], **AUTHOR)
+    revision = ws.commit("bump web", files={"apps/web/deploy.yaml": b"image: web:2.0.0\n"}, **AUTHOR)
 
     assert revision is not None and revision.sha == ws.head and revision.branch == "main"
-    assert ws.changed_paths() == ["README.md"]
+    assert git("show", "--name-only", "--format=", "HEAD", cwd=ws.path, env=genv).split() == ["apps/web/deploy.yaml"]
+    assert (ws.path / "apps/web/deploy.yaml").read_text() == "image: web:2.0.0\n"
+    assert (ws.path / "README.md").read_text() == "not mine\n"  # the work tree keeps what it had
+    assert git("status", "--porcelain", cwd=ws.path, env=genv).split() == ["M", "README.md", "??", "apps/.env"]
 
 
-def test_commit_stages_every_change_under_a_dir(make_remote: RemoteFactory, tmp_path: Path) -> None:
+def test_commit_removes_files_given_as_none(make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str]) -> None:
     ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
-    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n", "README.md": "outside\n"})
-    (ws.path / "apps/api/deploy.yaml").unlink()
-    assert ws.changed_paths("apps") == ["apps/api/deploy.yaml", "apps/web/deploy.yaml"]
 
-    assert ws.commit("apps", under="apps", **AUTHOR) is not None
+    assert ws.commit("apps", files={"apps/api/deploy.yaml": None, "apps/web/deploy.yaml": b"x\n"}, **AUTHOR)
 
-    assert ws.changed_paths() == ["README.md"]
+    assert git("ls-tree", "-r", "--name-only", "HEAD", cwd=ws.path, env=genv).split() == [
+        "README.md", "apps/web/deploy.yaml"]
     assert not (ws.path / "apps/api/deploy.yaml").exists()
+
+
+def test_commit_on_another_parent_or_in_place_moves_nothing(
+    remote: Remote, tmp_path: Path, genv: dict[str, str]
+) -> None:
+    owned = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
+    before = owned.head
+    side = owned.commit("side", files={"README.md": b"side\n"}, parent=before, **AUTHOR)
+    assert side is not None and owned.head == side.sha  # on HEAD in an owned clone: HEAD follows
+    other = owned.commit("other", files={"README.md": b"other\n"}, parent=before, **AUTHOR)
+    assert other is not None and owned.head == side.sha  # not on HEAD: nothing moves
+
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", remote.cli_url, str(checkout), cwd=tmp_path, env=genv)
+    head = git("rev-parse", "HEAD", cwd=checkout, env=genv)
+    in_place = Workspace.open(checkout, auth=remote.auth)
+    made = in_place.commit("in place", files={"README.md": b"bot\n"}, **AUTHOR)
+
+    assert made is not None
+    assert git("rev-parse", "HEAD", cwd=checkout, env=genv) == head
+    assert git("status", "--porcelain", cwd=checkout, env=genv) == ""
+    assert git("show", f"{made.sha}:README.md", cwd=checkout, env=genv) == "bot\n"
 
 
 def test_nothing_to_change_means_no_commit(make_remote: RemoteFactory, tmp_path: Path) -> None:
     ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
     before = ws.head
     write_files(ws.path, {"README.md": "fleet\n"})  # rewritten with the same bytes
-    assert ws.commit("noop", **AUTHOR) is None
-    assert ws.commit("noop", paths=["README.md"], **AUTHOR) is None
+    assert ws.commit("noop", files=worktree_files(ws), **AUTHOR) is None
+    assert ws.commit("noop", files=worktree_files(ws, "README.md"), **AUTHOR) is None
     assert ws.head == before
 
 
-@pytest.mark.parametrize(
-    "path", [pytest.param("../escape.yaml", id="outside"), pytest.param("missing.yaml", id="missing")]
-)
-def test_commit_refuses_bad_paths(make_remote: RemoteFactory, tmp_path: Path, path: str) -> None:
+def test_commit_refuses_paths_outside_the_repository(make_remote: RemoteFactory, tmp_path: Path) -> None:
     ws = Workspace.clone(make_remote("file").url, workdir=tmp_path / "w")
-    with pytest.raises(errors.GitError):
-        ws.commit("bad", paths=[path], **AUTHOR)
+    with pytest.raises(errors.GitError, match="outside the repository"):
+        ws.commit("bad", files={"../escape.yaml": b"x\n"}, **AUTHOR)
+    assert ws.commit("nothing", files={"missing.yaml": None}, **AUTHOR) is None
 
 
 def test_commit_and_push_to_the_checkout_branch(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
-    committed = ws.commit("bump web", **AUTHOR)
+    committed = ws.commit("bump web", files=worktree_files(ws), **AUTHOR)
 
     pushed = ws.push()
 
@@ -205,10 +226,10 @@ def test_commit_and_push_to_the_checkout_branch(remote: Remote, tmp_path: Path, 
 def test_push_to_another_branch_and_a_refspec(remote: Remote, tmp_path: Path, genv: dict[str, str]) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
-    ws.switch_branch("auto")
-    ws.commit("bump web", **AUTHOR)
+    committed = ws.commit("bump web", files=worktree_files(ws), **AUTHOR)
+    assert committed is not None
 
-    revision = ws.push("auto", refspec="refs/heads/auto:refs/heads/staging")
+    revision = ws.push("auto", commit=committed.sha, refspec="refs/heads/auto:refs/heads/staging")
 
     assert revision.branch == "auto"
     assert remote_subjects(remote.bare, genv, "auto") == ["bump web", "initial"]
@@ -221,7 +242,7 @@ def test_detached_checkout_needs_a_push_branch(
 ) -> None:
     ws = Workspace.clone(history[0].url, ref=GitRef(tag="v1.0.0"), workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "from a tag\n"})
-    assert ws.commit("on tag", **AUTHOR) is not None
+    assert ws.commit("on tag", files=worktree_files(ws), **AUTHOR) is not None
     with pytest.raises(errors.ConfigError, match="detached"):
         ws.push()
     assert ws.push("from-tag").branch == "from-tag"
@@ -232,17 +253,17 @@ def test_force_with_lease_guards_the_bots_own_branch(
 ) -> None:
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     write_files(ws.path, {"README.md": "one\n"})
-    ws.commit("one", **AUTHOR)
+    ws.commit("one", files=worktree_files(ws), **AUTHOR)
     first = ws.push("imagebot/auto", force_with_lease="")  # create: must not exist yet
     write_files(ws.path, {"README.md": "one, again\n"})
-    ws.commit("one again", **AUTHOR)
+    ws.commit("one again", files=worktree_files(ws), **AUTHOR)
 
     with pytest.raises(errors.PushRejected, match="imagebot/auto"):
         ws.push("imagebot/auto", force_with_lease="")
 
     ws.reset(git("rev-parse", "main", cwd=remote.bare, env=genv).strip())  # rebuild from main
     write_files(ws.path, {"README.md": "two\n"})
-    ws.commit("two", **AUTHOR)
+    ws.commit("two", files=worktree_files(ws), **AUTHOR)
     ws.push("imagebot/auto", force_with_lease=first.sha)
     assert remote_subjects(remote.bare, genv, "imagebot/auto") == ["two", "initial"]
 
@@ -252,14 +273,22 @@ def test_open_works_in_place(remote: Remote, tmp_path: Path, genv: dict[str, str
     git("clone", "-q", remote.cli_url, str(checkout), cwd=tmp_path, env=genv)
     git("remote", "set-url", "origin", remote.url, cwd=checkout, env=genv)  # as actions/checkout leaves it
 
+    head = git("rev-parse", "HEAD", cwd=checkout, env=genv)
+
     ws = Workspace.open(checkout / "apps", auth=remote.auth)
-    write_files(ws.path, {"apps/web/deploy.yaml": "image: web:3.0.0\n"})
-    ws.commit("in place", **AUTHOR)
-    ws.push()
+    with ws.files_at(ws.head, paths=["web"], containing=b"image") as root:
+        assert (root / "web" / "deploy.yaml").read_text().startswith("image: web:1.0.0 #")
+        assert root != ws.root and not (root / "api").exists()  # a copy of just what was asked for
+    made = ws.commit("in place", files={ws.git_path("web/deploy.yaml"): b"image: web:3.0.0\n"}, **AUTHOR)
+    assert made is not None
+    ws.push(commit=made.sha)
 
     assert ws.path.resolve() == checkout.resolve()
+    assert ws.root.resolve() == (checkout / "apps").resolve()
     assert remote_subjects(remote.bare, genv) == ["in place", "initial"]
     assert git("status", "--porcelain", cwd=checkout, env=genv) == ""
+    assert git("rev-parse", "HEAD", cwd=checkout, env=genv) == head
+    assert git("rev-parse", "origin/main", cwd=checkout, env=genv).strip() == made.sha
 
 
 def test_open_outside_a_repository(tmp_path: Path) -> None:
@@ -271,11 +300,11 @@ def test_same_tree_compares_content_not_history(remote: Remote, tmp_path: Path, 
     ws = Workspace.clone(remote.url, auth=remote.auth, workdir=tmp_path / "w")
     base = ws.head
     write_files(ws.path, {"README.md": "bot\n"})
-    first = ws.commit("one", **AUTHOR)
+    first = ws.commit("one", files=worktree_files(ws), **AUTHOR)
     ws.push("imagebot/auto")
     ws.reset(base)
     write_files(ws.path, {"README.md": "bot\n"})
-    second = ws.commit("same change, new commit", **AUTHOR)
+    second = ws.commit("same change, new commit", files=worktree_files(ws), **AUTHOR)
     assert first is not None and second is not None and first.sha != second.sha
 
     remote_head = ws.fetch_branch("imagebot/auto")
@@ -299,7 +328,7 @@ def test_credentials_in_the_url_are_never_stored(
 
     ws = Workspace.clone(with_token, workdir=tmp_path / "w")  # no auth value: the URL's userinfo
     write_files(ws.path, {"README.md": "pushed with the URL's credentials\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
     ws.push()
     again = Workspace.clone(with_token, workdir=tmp_path / "w")  # reuse keeps it clean too
 

@@ -25,6 +25,7 @@ from imagebot.model import gitauth
 from testing.gitrepos import git, git_env, make_bare, write_files
 from testing.gitserver import GitHttpServer
 from testing.gitsshd import SshServer, generate_key
+from tests.git.helpers import worktree_files
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +91,7 @@ def test_http_shallow_clone_commit_push(http: GitHttpServer, bare: Path, tmp_pat
     ws = Workspace.clone(http.url(bare.name), auth=auth, workdir=tmp_path / "w")
     assert ws.is_shallow
     write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
-    ws.commit("bump", **AUTHOR)
+    ws.commit("bump", files=worktree_files(ws), **AUTHOR)
     assert ws.push().sha == head_of(bare, tmp_path)
 
 
@@ -145,7 +146,7 @@ def test_ssh_with_known_hosts_clones_and_pushes(ssh: SshServer, bare: Path, tmp_
     ws = Workspace.clone(ssh.url(bare), auth=ssh_auth(ssh), workdir=tmp_path / "w")
     assert ws.is_shallow
     write_files(ws.path, {"apps/web/deploy.yaml": "image: web:2.0.0\n"})
-    ws.commit("bump over ssh", **AUTHOR)
+    ws.commit("bump over ssh", files=worktree_files(ws), **AUTHOR)
     assert ws.push().sha == head_of(bare, tmp_path)
 
 
@@ -207,7 +208,7 @@ def test_no_secret_in_errors_or_logs(
         try:
             ws = Workspace.clone(url, auth=auth, workdir=tmp_path / f"w{n}")
             write_files(ws.path, {"README.md": f"run {n}\n"})
-            ws.commit(f"run {n}", **AUTHOR)
+            ws.commit(f"run {n}", files=worktree_files(ws), **AUTHOR)
             ws.push()
             messages.append(repr(auth))
         except errors.ImagebotError as exc:

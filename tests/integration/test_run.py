@@ -322,7 +322,10 @@ def test_in_place_in_an_existing_checkout(
     assert "committed" in out
     assert git("log", "--format=%s", "main", cwd=bare, env=genv).splitlines() == [
         "Automated image update", "initial"]
-    assert "1.1.0" in (checkout / "apps" / "app.yaml").read_text()
+    # published from objects: the checkout itself is left as found (git pull brings the change)
+    assert "1.1.0" not in (checkout / "apps" / "app.yaml").read_text()
+    assert git("status", "--porcelain", cwd=checkout, env=genv) == ""
+    assert "1.1.0" in git("show", "origin/main:apps/app.yaml", cwd=checkout, env=genv)
 
 
 def test_repushed_tag_is_reported_and_digest_pins_follow_it(

@@ -125,7 +125,7 @@ def test_missing_and_outside_paths_are_reported(tmp_path: Path) -> None:
     changes = setters.apply(VALUES, root=repo, paths=[Path("nope"), tmp_path, Path("a.yaml")])
     assert [f.path for f in changes.files] == ["a.yaml"]
     assert [e.message for e in changes.errors] == [
-        "no such file or directory", f"outside the repository root {repo.resolve()}; skipped",
+        f"no such file or directory under {repo.resolve()}", f"outside the repository root {repo.resolve()}; skipped",
     ]
 
 
