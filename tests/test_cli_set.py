@@ -144,3 +144,22 @@ def test_markers_exits_one_on_unparsable_files(repo: Path, capsys: pytest.Captur
     (repo / "apps" / "bad.yaml").write_text("a: [\n")
     assert cli.main(["markers", str(repo / "apps")]) == 1
     assert "apps/bad.yaml:2: not valid YAML" in capsys.readouterr().err
+
+
+def test_a_symlink_into_another_work_tree_is_never_written_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    for tree in (mine, theirs):
+        (tree / ".git").mkdir(parents=True)
+    (theirs / "prod.yaml").write_text(MARKED)
+    (mine / "apps").mkdir()
+    (mine / "apps" / "prod.yaml").symlink_to(theirs / "prod.yaml")
+    (mine / "linked").symlink_to(theirs, target_is_directory=True)
+
+    code = cli.main(["set", REDIS, "--allow-unmatched", str(mine / "apps" / "prod.yaml"), str(mine / "linked")])
+
+    assert code == 1
+    assert (theirs / "prod.yaml").read_text() == MARKED  # the other repository is untouched
+    err = capsys.readouterr().err
+    assert f"outside the repository root {mine.resolve()}" in err

@@ -18,6 +18,7 @@ processed (it is left untouched and reported with its line) or a --policy matche
 from __future__ import annotations
 
 import argparse
+import os
 import difflib
 import json
 import re
@@ -89,16 +90,19 @@ def parse_ref(text: str) -> ImageRef:
 
 
 def resolve_root(root: Path | None, paths: Sequence[Path]) -> Path:
-    """``--root``, else the git work tree holding the first path, else the current directory."""
+    """``--root``, else the git work tree holding the first path as given (not where a symbolic
+    link points), else the current directory."""
     if root is not None:
         if not root.is_dir():
             raise errors.ConfigError(f"--root {root}: not a directory")
         return root.resolve()
-    first = (paths[0] if paths else Path()).resolve()
-    start = first if first.is_dir() else first.parent
+    # the path as given, symbolic links not followed: a link into another work tree must not
+    # make that tree the root (its files would be written through the link; issue 8)
+    first = Path(os.path.abspath(paths[0] if paths else Path()))
+    start = first if first.is_dir() and not first.is_symlink() else first.parent
     for directory in (start, *start.parents):
         if (directory / ".git").exists():
-            return directory
+            return directory.resolve()
     return Path.cwd().resolve()
 
 
