@@ -9,6 +9,7 @@
     + PushRejected               non-fast-forward: refetch, re-apply, retry
     + ForgeUnavailable           the forge (GitHub) rate-limited us or kept answering 5xx
     + GitUnavailable             the git remote could not be reached (connection, timeout, 5xx)
+    + WorkspaceBusy              another imagebot run held the clone for longer than the lock timeout
     + ClusterUnavailable         the Kubernetes API server could not be reached, or answered 5xx/429
   x PermanentError               needs a human; reported, not retried
     + RegistryError              the registry answered something we cannot use
@@ -54,6 +55,7 @@ __all__ = [
     "RenderError",
     "RepositoryNotFound",
     "TemporaryError",
+    "WorkspaceBusy",
 ]
 
 
@@ -99,6 +101,10 @@ class PushRejected(TemporaryError):
 
 class GitUnavailable(TemporaryError):
     """The git remote could not be reached or answered 5xx; the message names the redacted URL."""
+
+
+class WorkspaceBusy(TemporaryError):
+    """Another imagebot process kept the clone locked past the wait; names the clone and the pid."""
 
 
 class ForgeUnavailable(TemporaryError):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from imagebot import config, git, policy, publish, scan, setters
-from imagebot.errors import ConfigError, ImagebotError
+from imagebot.errors import ConfigError, GitError, ImagebotError
 from imagebot.model import flux, gitauth
 from imagebot.model.changes import ChangeSet
 from imagebot.model.flux import GitRef
@@ -343,30 +343,28 @@ def _message(automation: flux.ImageUpdateAutomation, changes: ChangeSet,
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _targets(cfg: config.Config, automation: flux.ImageUpdateAutomation,
-             workspace: git.Workspace) -> tuple[str | None, str | None]:
-    """(the branch to publish, the branch it starts from when the remote lacks it)."""
+def _publish_base(
+    cfg: config.Config, automation: flux.ImageUpdateAutomation, workspace: git.Workspace,
+) -> tuple[str | None, str]:
+    """(the branch to publish, the commit imagebot's change goes on top of).
+
+    A clone imagebot owns has the checkout ref checked out: its HEAD, published to the push
+    branch (default: that branch). In a checkout opened in place it is the remote's branch
+    (fetched) — the push branch if it exists, else the checkout ref's branch, else the branch
+    the user is on — so that neither their edits, local commits nor current branch play a part.
+    """
+    push = automation.push.branch if automation.push is not None else None
+    if not workspace.in_place:
+        return push or workspace.branch, workspace.head
     repository = cfg.git_repositories.get(automation.source)
     checkout = automation.checkout or (repository.ref if repository is not None else None)
-    source = (checkout.branch if checkout is not None else None) or workspace.branch
-    if not workspace.in_place:
-        source = workspace.branch  # a clone imagebot owns has the checkout ref checked out
-    push = automation.push
-    return (push.branch if push is not None and push.branch else source), source
-
-
-def _base(workspace: git.Workspace, target: str | None, source: str | None) -> str:
-    """The commit imagebot's change goes on top of: what the clone has checked out, or — in a
-    checkout opened in place — the remote's branch being published (fetched), so that neither
-    the user's edits nor their local commits or current branch play any part."""
-    if not workspace.in_place:
-        return workspace.head
-    for branch in dict.fromkeys(b for b in (target, source) if b):
+    candidates = [push, checkout.branch if checkout is not None else None, workspace.branch]
+    for branch in dict.fromkeys(b for b in candidates if b):
         sha = workspace.fetch_branch(branch)
         if sha is not None:
-            return sha
-    missing = target or source or "(none named)"
-    raise ConfigError(f"the remote {workspace.url} has no branch {missing} to publish")
+            return push or branch, sha
+    named = ", ".join(dict.fromkeys(b for b in candidates if b)) or "none named"
+    raise GitError(f"the remote {workspace.url} has none of the branches to publish ({named})")
 
 
 def run_automation(
@@ -391,7 +389,6 @@ def run_automation(
     options = options or AutomationOptions()
     policies = policies_for(cfg, automation)
     paths = [Path(automation.update_path)]
-    target, source = _targets(cfg, automation, workspace)
     if workspace.in_place and not options.dry_run and not options.push:
         raise ConfigError(
             "--no-push in a checkout opened in place would leave the commit on no branch (imagebot "
@@ -400,7 +397,7 @@ def run_automation(
     if not workspace.in_place and not options.dry_run:
         start = workspace.root / automation.update_path  # temp files a killed run left in our clone
         setters.remove_stale([Path(d) for d, _, _ in os.walk(start)] if start.is_dir() else [start.parent])
-    base = None if options.dry_run else _base(workspace, target, source)
+    target, base = (None, None) if options.dry_run else _publish_base(cfg, automation, workspace)
     view = (contextlib.nullcontext(workspace.root) if base is None
             else workspace.files_at(base, paths=[automation.update_path], also=setters.IGNORE_FILES,
                                     containing=setters.KEYWORD_BYTES))
@@ -506,7 +503,9 @@ def _pull_requests(
     assert options.pull_request is not None
     spec = options.pull_request.spec
     if workspace.in_place and spec.base and spec.base != base:
-        base_sha = _base(workspace, spec.base, None)
+        base_sha = workspace.fetch_branch(spec.base) or ""
+        if not base_sha:
+            raise GitError(f"the remote {workspace.url} has no branch {spec.base} (the pull requests' base)")
     base = spec.base or base
     if base is None:
         raise ConfigError(f"ImageUpdateAutomation {automation.key}: pull requests need a base branch")
@@ -681,7 +680,16 @@ def _run_one(
     automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
     secrets: config.SecretStore, options: RunOptions, *, now: datetime.datetime, refresh: Refresh | None,
 ) -> AutomationReport:
-    workspace = _workspace(automation, cfg, secrets, options)
+    with _workspace(automation, cfg, secrets, options) as workspace:  # the clone is locked till done
+        return _run_in(workspace, automation, cfg=cfg, scans=scans, secrets=secrets, options=options,
+                       now=now, refresh=refresh)
+
+
+def _run_in(
+    workspace: git.Workspace, automation: flux.ImageUpdateAutomation, *, cfg: config.Config,
+    scans: Mapping[ObjectKey, ScanResult], secrets: config.SecretStore, options: RunOptions,
+    now: datetime.datetime, refresh: Refresh,
+) -> AutomationReport:
     pr = cfg.pull_requests.get(automation.key)
     if pr is None and options.pull_request:
         pr = PullRequestConfig(key=automation.key)

@@ -18,9 +18,9 @@ processed (it is left untouched and reported with its line) or a --policy matche
 from __future__ import annotations
 
 import argparse
-import os
 import difflib
 import json
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence

@@ -26,6 +26,7 @@ from imagebot import errors
 from imagebot.git import _commit, _refs, _remote
 from imagebot.git._errors import map_git_errors, rejection
 from imagebot.git._localpush import push_local
+from imagebot.git._lock import DEFAULT_LOCK_TIMEOUT, WorkdirLock
 from imagebot.git._urls import default_workdir, is_local, redact_url, same_remote, url_credentials
 from imagebot.model import gitauth
 from imagebot.model.flux import GitRef
@@ -56,7 +57,9 @@ class Workspace:
     def __init__(
         self, repo: pygit2.Repository, *, auth: gitauth.GitAuth | None = None, remote: str = "origin",
         timeout: float = _remote.DEFAULT_TIMEOUT, owned: bool = True, prefix: str = "",
+        lock: WorkdirLock | None = None,
     ) -> None:
+        self._lock = lock
         self._repo = repo
         self._auth = auth
         self._remote_name = remote
@@ -78,6 +81,7 @@ class Workspace:
         depth: int = 1,
         choose_tag: _refs.TagChooser | None = None,
         timeout: float = _remote.DEFAULT_TIMEOUT,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> Workspace:
         """Clone ``url`` into ``workdir`` (default ``.imagebot/git/<repo>``) or reuse the clone
         already there, then fetch and check out ``ref`` (default: the remote's HEAD branch).
@@ -85,6 +89,10 @@ class Workspace:
         ``depth=1`` fetches shallow over http(s)/ssh; local paths and ``file://`` always fetch the
         full history (libgit2's local transport cannot do shallow). ``depth=0`` means full.
         Each network operation (here and later) must finish within ``timeout`` seconds.
+
+        The clone is locked (``<workdir>.lock``) until :meth:`close` (or the end of a ``with``
+        block): another process wanting the same clone waits up to ``lock_timeout`` seconds,
+        then gets :class:`~imagebot.errors.WorkspaceBusy`.
         """
         path = workdir if workdir is not None else default_workdir(url)
         # credentials in the URL are used through the credentials callback, never stored in
@@ -95,6 +103,21 @@ class Workspace:
         clean = redact_url(url)
         url_secret = () if in_url is None else (in_url[1] or in_url[0],)
         secrets = _remote.secrets_of(auth) + url_secret
+        lock = WorkdirLock.acquire(path, timeout=lock_timeout)
+        try:
+            workspace = cls._init(path, url, clean, secrets, auth=auth, timeout=timeout, lock=lock)
+            workspace._secrets += url_secret
+            workspace.checkout(ref or GitRef(), depth=depth, choose_tag=choose_tag)
+        except BaseException:
+            lock.release()
+            raise
+        return workspace
+
+    @classmethod
+    def _init(
+        cls, path: Path, url: str, clean: str, secrets: tuple[str, ...], *, auth: gitauth.GitAuth | None,
+        timeout: float, lock: WorkdirLock,
+    ) -> Workspace:
         with map_git_errors("clone", clean, secrets):
             if (path / ".git").exists():
                 repo = pygit2.Repository(str(path))
@@ -110,10 +133,7 @@ class Workspace:
                 path.mkdir(parents=True, exist_ok=True)
                 repo = pygit2.init_repository(str(path), bare=False)
                 repo.remotes.create("origin", clean)
-        workspace = cls(repo, auth=auth, timeout=timeout)
-        workspace._secrets += url_secret
-        workspace.checkout(ref or GitRef(), depth=depth, choose_tag=choose_tag)
-        return workspace
+        return cls(repo, auth=auth, timeout=timeout, lock=lock)
 
     @classmethod
     def open(
@@ -135,6 +155,18 @@ class Workspace:
         inside = path.resolve().relative_to(Path(repo.workdir).resolve()).as_posix()
         return cls(repo, auth=auth, remote=remote, timeout=timeout, owned=False,
                    prefix="" if inside == "." else inside)
+
+    def close(self) -> None:
+        """Release the clone's lock (a checkout opened in place holds none)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- state ----------------------------------------------------------------------------------
 

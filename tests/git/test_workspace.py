@@ -6,6 +6,9 @@ the human and checks the result on the remote.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -351,3 +354,47 @@ def test_credentials_already_stored_by_an_older_clone_are_scrubbed(
     Workspace.clone(remote.url, workdir=tmp_path / "w")
 
     assert "s3cret-token" not in (tmp_path / "w" / ".git" / "config").read_text()
+
+
+def test_a_clone_in_use_by_another_process_is_waited_for_then_refused(
+    make_remote: RemoteFactory, tmp_path: Path
+) -> None:
+    remote = make_remote("file")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "w.lock")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(errors.WorkspaceBusy, match=rf"pid {holder.pid}\).*{tmp_path / 'w'}") as caught:
+            Workspace.clone(remote.url, workdir=tmp_path / "w", lock_timeout=0.3)
+        assert isinstance(caught.value, errors.TemporaryError)
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    with Workspace.clone(remote.url, workdir=tmp_path / "w", lock_timeout=5) as ws:  # the holder died
+        assert ws.branch == "main"
+        busy: list[BaseException] = []
+        other = threading.Thread(target=lambda: _clone_into(remote.url, tmp_path / "w", busy))
+        other.start()
+        other.join()
+        assert len(busy) == 1 and isinstance(busy[0], errors.WorkspaceBusy)  # another thread waits too
+        Workspace.clone(remote.url, workdir=tmp_path / "w", lock_timeout=0.1).close()  # re-entrant
+
+
+def _clone_into(url: str, workdir: Path, caught: list[BaseException]) -> None:
+    try:
+        Workspace.clone(url, workdir=workdir, lock_timeout=0.2).close()
+    except BaseException as exc:  # noqa: BLE001 - handed to the test
+        caught.append(exc)
+
+
+LOCK_HOLDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, f"pid {os.getpid()}\\n".encode())
+print("locked", flush=True)
+time.sleep(60)
+"""
