@@ -688,7 +688,7 @@ def _run_one(
 def _run_in(
     workspace: git.Workspace, automation: flux.ImageUpdateAutomation, *, cfg: config.Config,
     scans: Mapping[ObjectKey, ScanResult], secrets: config.SecretStore, options: RunOptions,
-    now: datetime.datetime, refresh: Refresh,
+    now: datetime.datetime, refresh: Refresh | None,
 ) -> AutomationReport:
     pr = cfg.pull_requests.get(automation.key)
     if pr is None and options.pull_request:
@@ -717,8 +717,13 @@ def _workspace(
     auth = config.git_auth(secrets, repository) if repository is not None else None
     timeout = repository.timeout.total_seconds() if repository is not None else git.DEFAULT_TIMEOUT
     if options.repo is not None and _is_checkout(Path(options.repo)):
-        remote = git.Workspace.open(Path(options.repo)).url
-        if repository is None or git.redact_url(repository.url).rstrip("/") != remote.rstrip("/"):
+        try:
+            remote: str | None = git.Workspace.open(Path(options.repo)).url
+        except GitError:
+            remote = None  # no 'origin': fine for plan; a run says so when it needs it
+        if remote is not None and (
+            repository is None or git.redact_url(repository.url).rstrip("/") != remote.rstrip("/")
+        ):
             # in place, the checkout's own remote is pushed to — in a GitHub Action an https
             # github.com URL (GITHUB_TOKEN), whatever URL the GitRepository object names
             auth = config.git_auth(secrets, flux.GitRepository(key=automation.source, url=remote))

@@ -62,6 +62,7 @@ class Sources:
             logger.debug("%s: no branch %s, trying the tag", unit.name, unit.ref.branch)
             workspace = git.Workspace.clone(unit.repo_url, ref=tag, auth=auth, workdir=workdir)
         self._current, self._current_result = wanted, (workspace.path, workspace.head)
+        workspace.close()  # the clone's lock (git.md "One run per clone"); the files stay
         return self._current_result
 
     def _revision_of_local(self) -> str:

@@ -99,7 +99,9 @@ def test_commit_mode_pushes_and_sets_outputs_and_summary(
     head = git("rev-parse", "main", cwd=runner.bare, env=runner.env).strip()
     assert runner.outputs() == {"changed": "true", "commit": head, "pull-request-number": "",
                                 "pull-request-url": ""}
-    assert "1.1.0" in (runner.workspace / "apps" / "app.yaml").read_text()  # in place
+    # in place the checkout is left as found (issue 8): the commit is on the remote, git pull brings it
+    assert "1.0.0" in (runner.workspace / "apps" / "app.yaml").read_text()
+    assert git("rev-parse", "origin/main", cwd=runner.workspace, env=runner.env).strip() == head
     summary = runner.summary.read_text()
     assert summary.startswith("## imagebot: commit\n")
     assert "| flux-system/app | `1.0.0` | `1.1.0` | selected '1.1.0'" in summary
