@@ -10,13 +10,18 @@ Called by :meth:`imagebot.git.Workspace.push` for local remotes.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pygit2
+
 from imagebot import errors
+from imagebot.git._directpush import push_direct
 from imagebot.git._urls import redact
 
 __all__ = ["local_path", "push_local"]
@@ -46,6 +51,10 @@ def push_local(
     Fast-forward only, unless ``lease`` names the sha every ``dst`` must still be at (``""``: must
     not exist). Returns ``dst`` → the remote's reason for each ref it refused (hooks, lost races).
     """
+    if shutil.which("git") is None:  # imagebot's container image has no git CLI
+        with map_lock_errors(url):
+            push_direct(git_dir, local_path(url), specs, lease=lease)
+        return {}
     command = ["git", "--git-dir", str(git_dir), "push", "--porcelain", "--no-verify"]
     command += [f"--push-option={option}" for option in options]
     if lease is not None:
@@ -75,3 +84,14 @@ def push_local(
         raise errors.GitError(f"git push {redact(url)} failed: {redact(detail)}")
     return refused
 
+
+
+@contextlib.contextmanager
+def map_lock_errors(url: str) -> Iterator[None]:
+    """A ref lock held by another pusher is a lost race (retry), as receive-pack reports it."""
+    try:
+        yield
+    except pygit2.GitError as exc:
+        if "lock" in str(exc).lower():
+            raise errors.PushRejected(f"git push {redact(url)}: failed to update ref: {exc}") from None
+        raise

@@ -110,3 +110,46 @@ def test_push_options_reach_the_server(make_remote: RemoteFactory, tmp_path: Pat
     ws.push(options={"merge_request.create": "", "ci.skip": "true"})
 
     assert seen.read_text().split() == ["2", "merge_request.create", "ci.skip=true"]
+
+
+@pytest.fixture
+def no_git_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no ``git`` executable exists (imagebot's container image)."""
+    empty = tmp_path / "no-git-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_without_the_git_cli_a_remote_with_hooks_is_refused(
+    make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str], no_git_cli: None
+) -> None:
+    remote = make_remote("file")
+    before = git("rev-parse", "main", cwd=remote.bare, env=genv | {"PATH": "/usr/bin:/bin"})
+    write_hook(remote.bare, "pre-receive", "exit 1\n")
+    ws = Workspace.clone(remote.url, workdir=tmp_path / "w")
+    ws.commit("bump", files={"README.md": b"x\n"}, **AUTHOR)
+
+    with pytest.raises(errors.GitError, match="pre-receive hook.*refusing to push around them"):
+        ws.push()
+
+    assert git("rev-parse", "main", cwd=remote.bare, env=genv | {"PATH": "/usr/bin:/bin"}) == before
+
+
+def test_without_the_git_cli_a_remote_without_hooks_is_pushed_to_under_its_ref_lock(
+    make_remote: RemoteFactory, tmp_path: Path, genv: dict[str, str], no_git_cli: None
+) -> None:
+    remote = make_remote("file")
+    for sample in (remote.bare / "hooks").glob("*"):
+        sample.unlink()
+    ws = Workspace.clone(remote.url, workdir=tmp_path / "w")
+    made = ws.commit("bump", files={"README.md": b"x\n"}, **AUTHOR)
+    assert made is not None
+    lock = remote.bare / "refs" / "heads" / "main.lock"
+    lock.write_text("held by another pusher\n")
+
+    with pytest.raises(errors.PushRejected):
+        ws.push()
+
+    lock.unlink()
+    assert ws.push().sha == made.sha
+    assert git("rev-parse", "main", cwd=remote.bare, env=genv | {"PATH": "/usr/bin:/bin"}).strip() == made.sha
