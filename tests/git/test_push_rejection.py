@@ -129,7 +129,7 @@ def test_without_the_git_cli_a_remote_with_hooks_is_refused(
     ws = Workspace.clone(remote.url, workdir=tmp_path / "w")
     ws.commit("bump", files={"README.md": b"x\n"}, **AUTHOR)
 
-    with pytest.raises(errors.GitError, match="pre-receive hook.*refusing to push around them"):
+    with pytest.raises(errors.GitError, match=r"pre-receive hook.*refusing to push around them"):
         ws.push()
 
     assert git("rev-parse", "main", cwd=remote.bare, env=genv | {"PATH": "/usr/bin:/bin"}) == before

@@ -48,7 +48,7 @@ def test_run_keeps_state_and_clones_in_imagebot_home(
     assert cli.main(["run", "--config", str(config)]) == 0, capsys.readouterr().err
 
     assert (tmp_path / "home" / "state.db").is_file()
-    clones = list((tmp_path / "home" / "git").iterdir())
+    clones = [p for p in (tmp_path / "home" / "git").iterdir() if p.is_dir()]  # and <clone>.lock
     assert len(clones) == 1
     assert "1.1.0" in (clones[0] / "apps" / "app.yaml").read_text()
     assert list(cwd.iterdir()) == []

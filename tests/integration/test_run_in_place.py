@@ -268,7 +268,7 @@ def test_stale_temp_files_of_a_killed_run_are_removed_from_imagebots_clone(
     code, _out, err = imagebot(capsys, "run", "--dry-run", "--config", str(config), "--state", str(tmp_path / "s.db"),
                                *argv)
     assert code == 0, err
-    clone = next((tmp_path / "work").iterdir())
+    clone = next(p for p in (tmp_path / "work").iterdir() if p.is_dir())  # not <clone>.lock
     gone_pid = _dead_pid()
     stale = clone / "apps" / f".app.yaml.{gone_pid}.k3j2h1.imagebot"
     stale.write_text("half-written by a killed run\n")
