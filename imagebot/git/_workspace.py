@@ -319,7 +319,7 @@ class Workspace:
         In a clone imagebot owns, that is the work tree, forced to ``sha``. In a checkout opened
         in place it is a temporary directory (removed afterwards): the user's work tree is never
         read or written, so "unchanged" is judged against ``sha``, whatever the checkout holds.
-        Only blobs holding ``containing`` (and ``also`` files) are written out there.
+        Only blobs holding ``containing`` (and ``also`` files, at any depth) are written out there.
         """
         if self._owned:
             self.reset(sha)
@@ -345,26 +345,28 @@ class Workspace:
                 for name in also:
                     self._write_blob(tree, f"{directory}/{name}" if directory else name, dest)
             if not path:
-                self._write_tree(tree, "", dest, containing)
+                self._write_tree(tree, "", dest, containing, also)
                 continue
             try:
                 entry = tree[path]
             except KeyError:
                 continue  # the setters report the missing path
             if entry.type_str == "tree":
-                self._write_tree(self._repo[entry.id], path, dest, containing)  # type: ignore[arg-type]
+                self._write_tree(self._repo[entry.id], path, dest, containing, also)  # type: ignore[arg-type]
             else:
                 self._write_blob(tree, path, dest)
 
-    def _write_tree(self, tree: pygit2.Tree, path: str, dest: Path, containing: bytes) -> None:
+    def _write_tree(
+        self, tree: pygit2.Tree, path: str, dest: Path, containing: bytes, also: Sequence[str] = ()
+    ) -> None:
         (dest / path).mkdir(parents=True, exist_ok=True)
         for entry in tree:
             child = f"{path}/{entry.name}" if path else entry.name
             if entry.type_str == "tree":
-                self._write_tree(self._repo[entry.id], child, dest, containing)  # type: ignore[arg-type]
+                self._write_tree(self._repo[entry.id], child, dest, containing, also)  # type: ignore[arg-type]
             elif entry.type_str == "blob" and entry.filemode != FileMode.LINK:
                 data = self._repo[entry.id].data  # type: ignore[attr-defined]
-                if containing in data:
+                if containing in data or entry.name in also:
                     (dest / child).write_bytes(data)  # type: ignore[operator]
 
     def _write_blob(self, tree: pygit2.Tree, path: str, dest: Path) -> None:

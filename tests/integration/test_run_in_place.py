@@ -287,3 +287,20 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_ignore_files_of_the_published_branch_are_honoured_at_any_depth(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    marked = MANIFEST.format(image=image)
+    files = {"apps/app.yaml": marked, "apps/frozen/app.yaml": marked, "apps/frozen/.imagebotignore": "app.yaml\n"}
+    bare = make_bare(tmp_path / "gitops.git", files, env=genv)
+    user = tmp_path / "checkout"
+    git("clone", "-q", str(bare), str(user), cwd=tmp_path, env=genv)
+    config = policies(tmp_path / "policies", image=image, url="https://github.com/example/elsewhere", secret=None)
+
+    code, _out, err = run_in(capsys, user, config, tmp_path)
+
+    assert code == 0, err
+    assert "1.1.0" in git("show", "main:apps/app.yaml", cwd=bare, env=genv)
+    assert git("show", "main:apps/frozen/app.yaml", cwd=bare, env=genv) == marked
