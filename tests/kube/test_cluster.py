@@ -65,8 +65,9 @@ def test_custom_resources_round_trip(kube_cluster: KubeCluster, kube_namespace: 
     try:
         kube_cluster.wait_for(
             f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.test.imagebot.dev",
+            # a new CRD's status can hold "conditions": null before the controller fills it in
             lambda obj: any(c["type"] == "Established" and c["status"] == "True"
-                            for c in obj.get("status", {}).get("conditions", [])))
+                            for c in (obj.get("status") or {}).get("conditions") or []))
         path = f"/apis/test.imagebot.dev/v1/namespaces/{kube_namespace}/{plural}"
         body = {"apiVersion": "test.imagebot.dev/v1", "kind": crd["spec"]["names"]["kind"],
                 "metadata": {"name": "one", "labels": {"a": "b"}}, "spec": {"size": 3}}
