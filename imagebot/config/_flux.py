@@ -161,15 +161,21 @@ def parse_git_repository(doc: Fields) -> flux.GitRepository:
     )
 
 
-def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
-    key, _, _ = parse_metadata(doc)
-    spec = doc.sub("spec", required=True)
-    assert spec is not None
+def _git_source_ref(spec: Fields) -> Fields:
+    """``spec.sourceRef``, which must name a GitRepository (the only source imagebot reads)."""
     source = spec.sub("sourceRef", required=True)
     assert source is not None
     kind = source.string("kind", "GitRepository")
     if kind != "GitRepository":
         raise source.error("kind", f"only GitRepository is supported, got {kind!r}")
+    return source
+
+
+def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
+    key, _, _ = parse_metadata(doc)
+    spec = doc.sub("spec", required=True)
+    assert spec is not None
+    source = _git_source_ref(spec)
     git = spec.sub_or_empty("git")
     commit = git.sub("commit", required=True)
     assert commit is not None
@@ -213,11 +219,7 @@ def parse_kustomization(doc: Fields) -> flux.Kustomization:
     key, _, _ = parse_metadata(doc)
     spec = doc.sub("spec", required=True)
     assert spec is not None
-    source = spec.sub("sourceRef", required=True)
-    assert source is not None
-    kind = source.string("kind", "GitRepository")
-    if kind != "GitRepository":
-        raise source.error("kind", f"only GitRepository is supported, got {kind!r}")
+    source = _git_source_ref(spec)
     return flux.Kustomization(
         key=key,
         source=ids.ObjectKey(source.string("namespace", key.namespace), source.string("name")),
