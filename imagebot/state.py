@@ -83,7 +83,14 @@ class StateStore:
             # first-seen records, which the next scan writes again
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.OperationalError) as exc:  # cannot open or write: not the file's fault
+            raise ConfigError(f"state store {self.path}: {exc} (choose another --state path)") from None
+        except sqlite3.DatabaseError as exc:  # a file that is not (or no longer) a database
+            raise ConfigError(
+                f"state store {self.path}: {exc} (pass --reset-state to move it aside and start a new "
+                "one; first-seen times then restart, so cooldowns count from now)"
+            ) from None
+        except sqlite3.Error as exc:
             raise ConfigError(f"state store {self.path}: {exc} (choose another --state path)") from None
 
     def __enter__(self) -> StateStore:
@@ -253,3 +260,22 @@ class StateStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def reset(path: Path, *, now: datetime.datetime | None = None) -> Path | None:
+    """Move the state file at ``path`` (and its WAL files) aside to ``<name>.bak-<UTC time>`` so
+    the next :class:`StateStore` starts empty; the backup path, or None when there was no file.
+    Nothing is deleted: a corrupted store can still be inspected or recovered by hand."""
+    if not path.exists():
+        return None
+    stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    backup = path.with_name(f"{path.name}.bak-{stamp}")
+    try:
+        path.rename(backup)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.rename(backup.with_name(backup.name + suffix))
+    except OSError as exc:
+        raise ConfigError(f"state store {path}: cannot move it aside: {exc.strerror or exc}") from None
+    return backup

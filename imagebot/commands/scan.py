@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ from imagebot.model import flux
 from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.images import TagList
 from imagebot.model.scans import ScanResult
+
+logger = logging.getLogger("imagebot.commands")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +47,11 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         "--state", type=Path, default=None, metavar="PATH",
         help="SQLite file remembering when each tag was first seen (default: $IMAGEBOT_HOME/state.db, "
              "else ~/.local/state/imagebot/state.db)",
+    )
+    parser.add_argument(
+        "--reset-state", action="store_true",
+        help="move the state file aside (kept as STATE.bak-<time>) and start a new one, e.g. when it "
+             "is corrupted; first-seen times restart, so cooldowns count from now",
     )
     parser.add_argument(
         "--mirror", action="append", default=[], metavar="HOST=URL",
@@ -75,8 +83,14 @@ def _mirrors(values: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def state_path(args: argparse.Namespace) -> Path:
-    """--state, or the state store in imagebot's home (created; a clear error when unwritable)."""
-    return args.state if args.state is not None else config.home() / "state.db"
+    """--state, or the state store in imagebot's home (created; a clear error when unwritable);
+    with --reset-state the existing file is first moved aside."""
+    path: Path = args.state if args.state is not None else config.home() / "state.db"
+    if getattr(args, "reset_state", False):
+        backup = state.reset(path)
+        if backup is not None:
+            logger.warning("state store %s moved to %s; starting a new one", path, backup)
+    return path
 
 
 def load_settings(args: argparse.Namespace) -> config.Config:
