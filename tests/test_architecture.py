@@ -50,6 +50,9 @@ def test_the_package_keeps_every_contract(tree: Path) -> None:
     pytest.param("pipeline.py", "import requests", "one home each", id="requests-outside-its-home"),
     pytest.param("logs.py", "import imagebot.model", "pipeline stages are independent",
                  id="logs-not-at-the-bottom"),
+    pytest.param("gotemplate/_funcs.py", "import imagebot.publish", "pipeline stages are independent",
+                 id="gotemplate-imports-a-stage"),
+    pytest.param("sync/_units.py", "import jinja2", "one home each", id="jinja2-outside-gotemplate"),
 ])
 def test_a_deliberate_violation_breaks_its_contract(tree: Path, module: str, line: str,
                                                     contract: str) -> None:

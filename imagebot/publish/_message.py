@@ -1,6 +1,6 @@
 """Render commit messages (and any user template) in a sandboxed Jinja2 environment.
 
-Templates run in the sandbox of :mod:`imagebot.publish._sandbox` (``StrictUndefined``, no loader
+Templates run in the sandbox of :mod:`imagebot.gotemplate` (``StrictUndefined``, no loader
 — no ``include``/``import`` of files —, no environment access, bounded widths, sizes and steps)
 with a capped output size; every failure becomes a ``ConfigError`` naming the automation. A
 messageTemplate that looks like Go (Flux) is converted first (:mod:`imagebot.publish._gotemplate`).
@@ -9,21 +9,15 @@ Called by the pipeline through ``publish.render_commit_message``.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from imagebot import errors
-from imagebot.publish._gofmt import go_str
-from imagebot.publish._gofuncs import FUNCTIONS, go_items, go_values
+from imagebot import errors, gotemplate
+from imagebot.gotemplate import MAX_OUTPUT
 from imagebot.publish._gotemplate import convert_flux_template, looks_like_go_template
 from imagebot.publish._templatedata import TemplateData
 
-if TYPE_CHECKING:
-    import jinja2
-
-__all__ = ["DEFAULT_MESSAGE_TEMPLATE", "render_commit_message", "render_template"]
+__all__ = ["DEFAULT_MESSAGE_TEMPLATE", "MAX_OUTPUT", "render_commit_message", "render_template"]
 
 logger = logging.getLogger("imagebot.publish")
 
@@ -38,58 +32,10 @@ DEFAULT_MESSAGE_TEMPLATE = (
 )
 """imagebot's default commit message (Jinja2): a ``chore(images)`` title and per-file lines."""
 
-MAX_OUTPUT = 64 * 1024
-"""Characters a rendered template may produce; a commit message past this is a template bug."""
-
-
-def _finalize(value: object) -> object:
-    # print values the way Go's fmt does (true, [a b], map[k:v]), so converted templates match Flux
-    return value if isinstance(value, str) else go_str(value)
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    # jinja2 is imported on the first render: every `imagebot plan` would otherwise pay for it at
-    # start-up, and most runs have nothing to commit (issue 9)
-    from imagebot.publish import _sandbox
-
-    environment = _sandbox.environment(finalize=_finalize)
-    environment.globals.update(FUNCTIONS)
-    environment.globals.update(go_items=go_items, go_values=go_values)
-    return environment
-
 
 def render_template(template: str, context: Mapping[str, object], *, what: str) -> str:
     """Render a Jinja2 ``template`` in the sandbox; ``what`` names it in errors (``automation x: …``)."""
-    import jinja2.exceptions
-
-    try:
-        compiled = _environment().from_string(template)
-    except jinja2.TemplateSyntaxError as exc:
-        raise errors.ConfigError(f"{what}: line {exc.lineno}: {exc.message}") from exc
-    from imagebot.publish import _sandbox
-
-    size = 0
-    chunks: list[str] = []
-    try:
-        with _sandbox.step_budget():
-            for chunk in compiled.generate(**context):
-                size += len(chunk)
-                if size > MAX_OUTPUT:
-                    raise errors.ConfigError(f"{what}: the rendered text exceeds {MAX_OUTPUT} characters")
-                chunks.append(chunk)
-    except errors.ConfigError:
-        raise
-    except _sandbox.BudgetExceeded as exc:
-        raise errors.ConfigError(f"{what}: {exc} (a runaway loop?)") from None
-    except jinja2.UndefinedError as exc:
-        names = ", ".join(sorted(k for k in context if not k.startswith("_")))
-        raise errors.ConfigError(f"{what}: {exc.message}; the template can use {names}") from exc
-    except jinja2.exceptions.SecurityError as exc:
-        raise errors.ConfigError(f"{what}: not allowed in a template: {exc}") from exc
-    except Exception as exc:  # user template code (the boundary): any failure is a config error
-        raise errors.ConfigError(f"{what}: the template failed: {type(exc).__name__}: {exc}") from exc
-    return "".join(chunks)
+    return gotemplate.render(template, context, what=what)
 
 
 def render_commit_message(template: str | None, data: TemplateData) -> str:

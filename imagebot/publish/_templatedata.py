@@ -13,12 +13,12 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
+from imagebot.gotemplate import go_str
 from imagebot.model.changes import ChangeSet, FieldChange, ObjectId
 from imagebot.model.ids import ObjectKey
 from imagebot.model.images import parse_image_repo
 from imagebot.model.selections import Selection
 from imagebot.publish import _summary
-from imagebot.publish._gofmt import go_str
 
 __all__ = [
     "Change",

@@ -1,7 +1,7 @@
 """Parse Go text/template source into a small tree: text, actions, pipelines, control blocks.
 
 Lexing applies Go's trim markers (``{{- ``/`` -}}``: spaces, tabs, CR, LF) and drops comments; the
-parser builds ``Node``s for :mod:`imagebot.publish._gotemplate`, which writes the Jinja2. Errors
+parser builds ``Node``s for :mod:`imagebot.gotemplate._convert`, which writes the Jinja2. Errors
 are ``ConfigError`` with the template line.
 """
 

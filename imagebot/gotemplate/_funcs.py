@@ -2,8 +2,8 @@
 
 Flux renders with ``sprig.HermeticTxtFuncMap()`` (no env, time, random or network functions); a
 converted template calls the same names with the same argument order (the piped value last), so
-``{{ .X | trunc 40 }}`` becomes ``trunc(40, X)``. Registered by :mod:`imagebot.publish._message`;
-the names a converted template may use are checked by :mod:`imagebot.publish._gotemplate`.
+``{{ .X | trunc 40 }}`` becomes ``trunc(40, X)``. Registered by :mod:`imagebot.gotemplate._render`;
+the names a converted template may use are checked by :mod:`imagebot.gotemplate._convert`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from imagebot.publish._gofmt import go_quote, go_str, sprint, sprintf, sprintln
+from imagebot.gotemplate._fmt import go_quote, go_str, sprint, sprintf, sprintln
 
 __all__ = ["FUNCTIONS", "go_items", "go_values"]
 

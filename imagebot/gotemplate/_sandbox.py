@@ -1,10 +1,10 @@
 """The Jinja2 sandbox user templates run in, with a bound on everything they could blow up.
 
 ``ImmutableSandboxedEnvironment`` with ``*``/``**`` capped, format widths and precisions refused
-above :data:`~imagebot.publish._gofmt.MAX_WIDTH` (printf, ``%``, the ``format`` filter,
+above :data:`~imagebot.gotemplate._fmt.MAX_WIDTH` (printf, ``%``, the ``format`` filter,
 ``str.format`` including nested widths, padding filters and ``str`` methods), ``join``/``replace``
 results capped, and :func:`step_budget` stopping runaway loops. Imported on the first render by
-:mod:`imagebot.publish._message` (jinja2 costs start-up time every ``plan`` would otherwise pay).
+:mod:`imagebot.gotemplate._render` (jinja2 costs start-up time every ``plan`` would otherwise pay).
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import jinja2.exceptions
 import jinja2.filters
 import jinja2.sandbox
 
-from imagebot.publish._gofmt import MAX_WIDTH
+from imagebot.gotemplate._fmt import MAX_WIDTH
 
 __all__ = [
     "MAX_SECONDS",
     "MAX_SEQUENCE",
     "MAX_STEPS",
     "BudgetExceeded",
+    "GoNoValue",
     "Sandbox",
     "environment",
     "step_budget",
@@ -193,10 +194,21 @@ def step_budget() -> Iterator[None]:
         sys.settrace(previous)
 
 
-def environment(*, finalize: Callable[[Any], Any]) -> Sandbox:
-    """A new sandbox: strict undefined names, no loader, no autoescape, the bounded filters."""
+class GoNoValue(jinja2.Undefined):
+    """A missing map key under Go's default ``missingkey``: prints ``<no value>``, is false, ranges
+    over nothing; reading a field of it is an error (Go: "nil pointer evaluating")."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "<no value>"
+
+
+def environment(*, finalize: Callable[[Any], Any], go_missing: bool = False) -> Sandbox:
+    """A new sandbox: strict undefined names (or Go's ``<no value>`` with ``go_missing``), no
+    loader, no autoescape, the bounded filters."""
     env = Sandbox(
-        undefined=jinja2.StrictUndefined,
+        undefined=GoNoValue if go_missing else jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         finalize=finalize,

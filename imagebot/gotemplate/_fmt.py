@@ -1,8 +1,9 @@
 """Go's ``fmt`` printing rules for template values: ``%v``, ``Sprint``, ``Sprintln``, ``Sprintf``.
 
-Flux renders commit messages with Go's text/template, which prints every value with ``fmt``;
-converted templates must print the same text. Used by :mod:`imagebot.publish._templatedata`
-(``__str__`` of the Flux data types) and :mod:`imagebot.publish._gofuncs` (``print``/``printf``).
+Go's text/template (Flux commit messages, Argo CD ApplicationSets) prints every value with
+``fmt``; converted templates must print the same text. Used by :mod:`imagebot.publish._templatedata`
+(``__str__`` of the Flux data types), :mod:`imagebot.gotemplate._funcs` (``print``/``printf``) and
+the renderer's ``finalize``.
 """
 
 from __future__ import annotations
