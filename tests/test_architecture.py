@@ -2,10 +2,13 @@
 
 Each case copies the package to a temporary directory, adds one forbidden import, and runs
 ``lint-imports`` there: the named contract must break (and only because of that import).
+What imports cannot say — the pipeline leaves Git work to publish — is checked on the syntax
+tree, and seen to catch an injected violation too.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -47,7 +50,7 @@ def test_the_package_keeps_every_contract(tree: Path) -> None:
                  id="stage-imports-git"),
     pytest.param("publish/_forge.py", "import imagebot.config", "Publish and sync get",
                  id="publish-imports-config"),
-    pytest.param("pipeline.py", "import requests", "one home each", id="requests-outside-its-home"),
+    pytest.param("pipeline/_run.py", "import requests", "one home each", id="requests-outside-its-home"),
     pytest.param("logs.py", "import imagebot.model", "pipeline stages are independent",
                  id="logs-not-at-the-bottom"),
     pytest.param("gotemplate/_funcs.py", "import imagebot.publish", "pipeline stages are independent",
@@ -66,3 +69,33 @@ def test_a_deliberate_violation_breaks_its_contract(tree: Path, module: str, lin
     assert result.returncode != 0
     broken = [ln for ln in result.stdout.splitlines() if "BROKEN" in ln]
     assert len(broken) == 1 and contract in broken[0], result.stdout
+
+
+# what only publish does with a workspace: the pipeline may open one and read a commit's files
+GIT_WORK = frozenset({"commit", "push", "fetch_branch", "same_tree", "reset", "push_with_retry"})
+
+
+def _git_work(package: Path) -> list[str]:
+    """Calls of ``<anything>.commit(…)``, ``.push(…)``, … in ``package``: ``file:line .name``."""
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in GIT_WORK:
+                found.append(f"{path.relative_to(package.parent)}:{node.lineno} .{node.func.attr}")
+    return found
+
+
+def test_the_pipeline_leaves_commits_pushes_and_fetches_to_publish(tree: Path) -> None:
+    assert _git_work(tree / "imagebot" / "pipeline") == []
+
+
+def test_a_commit_built_in_the_pipeline_is_caught(tree: Path) -> None:
+    path = tree / "imagebot" / "pipeline" / "_automation.py"
+    original = path.read_text()
+    try:
+        path.write_text(original + "\n\ndef _sneak(ws: git.Workspace) -> None:  # deliberate violation\n"
+                        "    ws.push('main', commit=ws.head)\n")
+        found = _git_work(tree / "imagebot" / "pipeline")
+    finally:
+        path.write_text(original)
+    assert len(found) == 1 and found[0].startswith("pipeline/_automation.py:") and found[0].endswith(".push")

@@ -4,15 +4,17 @@ Produced by :mod:`imagebot.setters` (``setters.apply``); consumed by publish (wh
 template views ``.Changed.FileChanges`` / ``.Objects`` / ``.Changes`` from it, in
 :mod:`imagebot.publish._templatedata`) and the CLI.
 Paths are POSIX strings relative to the repository root the setters ran on.
+``Edits`` is what the pipeline hands publish: a ``ChangeSet`` and the new bytes it commits.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from imagebot.model.ids import ObjectKey
 
-__all__ = ["ChangeSet", "FieldChange", "FileChange", "FileProblem", "ObjectId"]
+__all__ = ["ChangeSet", "Edits", "FieldChange", "FileChange", "FileProblem", "ObjectId"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, order=True)
@@ -83,3 +85,16 @@ class ChangeSet:
     files: tuple[FileChange, ...] = ()
     errors: tuple[FileProblem, ...] = ()
     warnings: tuple[FileProblem, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Edits:
+    """What the setters produced on one commit's files: the report and the new bytes of each
+    changed file (path relative to the root the setters ran on) — all a commit of publish holds.
+
+    >>> Edits(ChangeSet()).files
+    {}
+    """
+
+    changes: ChangeSet
+    files: Mapping[str, bytes] = dataclasses.field(default_factory=dict)

@@ -1,7 +1,13 @@
-"""The publish stage: commit messages, pull-request text, branches, and the forge (GitHub).
+"""The publish stage: commits, pushes, pull-request branches, their text, and the forge (GitHub).
 
-What the pipeline calls after the setters produced a ``ChangeSet`` (the git workspace itself is
-:mod:`imagebot.git`; the pipeline wires the two):
+Publish owns the run's Git work on top of :mod:`imagebot.git`'s workspace primitives. The
+pipeline calls ``target(workspace, push_branch=…, checkout_branch=…)`` (the branch and the commit
+the setters run on), then ``publish(workspace, automation, target=…, edits=…, values=…,
+reapply=…, …)`` with model values — the setters' ``Edits`` and a ``reapply`` callable to re-run
+them on another commit — and gets a ``Published`` back. Direct mode commits (signed with
+``PublishOptions.signing_key``) and pushes with fetch/re-apply/retry (``push_with_retry``);
+pull-request mode rebuilds imagebot's branches from the base and opens or updates one pull
+request per group. The parts, also used on their own:
 
 * ``template_data(automation, changes, values=…, selections=…, sources=…)`` → ``TemplateData``,
   Flux's template model (``.AutomationObject``, ``.Changed.FileChanges/Objects/Changes``, ``.Values``)
@@ -21,10 +27,16 @@ import typing
 from imagebot.model.pullrequests import GitHubApp, GitHubCredentials, GitHubToken
 from imagebot.publish._body import MAX_BODY, pull_request_title, render_pull_request_body
 from imagebot.publish._branches import BRANCH_PREFIX, branch_name, branch_names, split_by_policy
+from imagebot.publish._commit import commit, commit_message
 from imagebot.publish._forge import Forge, open_or_update
 from imagebot.publish._gotemplate import convert_flux_template, looks_like_go_template
 from imagebot.publish._message import DEFAULT_MESSAGE_TEMPLATE, MAX_OUTPUT, render_commit_message
+from imagebot.publish._options import PublishOptions, Reapply
+from imagebot.publish._publish import publish
+from imagebot.publish._pullrequest import forge_for, pull_requests
+from imagebot.publish._push import push_change, push_with_retry
 from imagebot.publish._summary import ImageLine, ImageUpdate
+from imagebot.publish._target import target
 from imagebot.publish._templatedata import (
     Change,
     Changed,
@@ -56,18 +68,28 @@ __all__ = [
     "ImageUpdate",
     "NamespacedName",
     "ObjectIdentifier",
+    "PublishOptions",
+    "Reapply",
     "TemplateData",
     "Updated",
     "UpdatedImage",
     "branch_name",
     "branch_names",
+    "commit",
+    "commit_message",
     "convert_flux_template",
+    "forge_for",
     "looks_like_go_template",
     "open_or_update",
+    "publish",
     "pull_request_title",
+    "pull_requests",
+    "push_change",
+    "push_with_retry",
     "render_commit_message",
     "render_pull_request_body",
     "split_by_policy",
+    "target",
     "template_data",
 ]
 

@@ -8,6 +8,7 @@ Called through :mod:`imagebot.setters` by the pipeline and the ``set`` command.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,16 @@ class Plan:
     def changeset(self) -> ChangeSet:
         files = tuple(edit.change for edit in self.edits)
         return ChangeSet(files=files, errors=self.errors, warnings=self.warnings)
+
+    def diff(self) -> str:
+        """The edits as a unified diff (``a/<path>``, ``b/<path>``), what ``imagebot plan`` shows."""
+        chunks: list[str] = []
+        for edit in self.edits:
+            before = edit.before.decode("utf-8", "replace").splitlines(keepends=True)
+            after = edit.after.decode("utf-8", "replace").splitlines(keepends=True)
+            path = edit.change.path
+            chunks.extend(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+        return "".join(chunks)
 
 
 def plan(

@@ -1,4 +1,5 @@
-"""Fixtures for the publish tests: the local GitHub server and a GitHub App key pair."""
+"""Fixtures for the publish tests: the local GitHub server and a GitHub App key pair; the git
+layer's real remotes (hermetic git config, ``genv``, ``remote``) for publish's own Git work."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakes.github import FakeGitHub
+from tests.git.conftest import (  # noqa: F401 - fixtures shared with the git layer's tests
+    genv,
+    http_server,
+    isolated_git_config,
+    make_remote,
+    remote,
+    transport,
+)
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,9 @@ import pytest
 
 from imagebot import errors
 from imagebot.backoff import Backoff
-from imagebot.git import Workspace, push_with_retry
+from imagebot.git import Workspace
 from imagebot.model.revisions import Revision
+from imagebot.publish import push_with_retry
 from testing.gitrepos import git, write_files
 from tests.git.conftest import Remote
 from tests.git.helpers import AUTHOR, human_commit, remote_subjects
