@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Literal
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal, overload
 
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRepo
 
-__all__ = ["Candidate", "Evaluation", "Exclusion", "Repush", "Rule", "Selection", "Trace"]
+__all__ = ["Candidate", "Candidates", "Evaluation", "Exclusion", "Repush", "Rule", "Selection", "Trace"]
 
 Rule = Literal[
     "filter",  # filterTags.pattern did not match
@@ -50,6 +51,47 @@ class Candidate:
     """Set for a candidate held back by the cooldown: when it becomes selectable."""
 
 
+class Candidates(Sequence[Candidate]):
+    """A trace's top candidates, worked out when first read: a selection among 100,000 tags need
+    not rank the runners-up that only ``policy test --explain`` and ``scan`` show. Compares equal
+    to the tuple of its items."""
+
+    __slots__ = ("_items", "_make")
+
+    def __init__(self, make: Callable[[], Sequence[Candidate]]) -> None:
+        self._make: Callable[[], Sequence[Candidate]] | None = make
+        self._items: tuple[Candidate, ...] = ()
+
+    def _all(self) -> tuple[Candidate, ...]:
+        if self._make is not None:
+            self._items, self._make = tuple(self._make()), None
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Candidate, ...]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | tuple[Candidate, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Candidates | tuple):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Trace:
     """The explanation of one evaluation: every tag is either a candidate or counted once here."""
@@ -61,8 +103,8 @@ class Trace:
     excluded: tuple[Exclusion, ...] = ()
     eligible: int = 0
     """Distinct candidate values that passed every rule, the cooldown included."""
-    top: tuple[Candidate, ...] = ()
-    """The best eligible candidates, best first (at most five)."""
+    top: Sequence[Candidate] = ()
+    """The best eligible candidates, best first (at most five); a tuple or :class:`Candidates`."""
     held_back: tuple[Candidate, ...] = ()
     """Candidates better than the selection that only the cooldown excluded, best first."""
     notes: tuple[str, ...] = ()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, overload
 
 from imagebot.model.selections import Rule
 
-__all__ = ["Columns", "Order", "Policy", "Ranked", "Ranking", "outranks"]
+__all__ = ["TOP", "Columns", "Order", "Policy", "Ranked", "Ranking", "outranks"]
 
 Order = tuple[object, ...]
 """Compares like the policy ranks: greater is better; ``order[0]`` is the rule's own value
@@ -35,13 +34,14 @@ class Columns(Sequence[Ranked]):
     ``flip(key)``, a text that sorts in reverse.
     """
 
-    __slots__ = ("_flip", "keys", "values")
+    __slots__ = ("_flip", "_near", "keys", "values")
 
     def __init__(self, keys: Sequence[Any], values: Sequence[str], *,
                  flip: Callable[[Any], object] | None = None) -> None:
         self.keys = keys
         self.values = values
         self._flip = flip
+        self._near: tuple[int, list[tuple[Any, str]]] | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -63,23 +63,38 @@ class Columns(Sequence[Ranked]):
             return zip(zip(self.keys), self.values, strict=True)
         return (self._item(k, v) for k, v in zip(self.keys, self.values, strict=True))
 
+    def near(self, k: int) -> list[tuple[Any, str]]:
+        """``(key, value)`` of every value whose key ranks among the ``k`` best keys (all ties
+        included; maybe a few more), in input order: what the choice and the trace's top
+        candidates look at, found in one pass and kept for the next caller. Empty when a
+        NaN key is among them (NaN compares false with everything)."""
+        if self._near is not None and self._near[0] >= k:
+            return self._near[1]
+        keys, values = self.keys, self.values
+        if self._flip is None:
+            threshold = heapq.nlargest(k, keys)[-1]
+            picked = [i for i, key in enumerate(keys) if key >= threshold]
+        else:
+            threshold = heapq.nsmallest(k, keys)[-1]
+            picked = [i for i, key in enumerate(keys) if key <= threshold]
+        near = [(keys[i], values[i]) for i in picked]
+        self._near = (k, near)
+        return near
+
     def largest(self, k: int) -> list[Ranked]:
         """``heapq.nlargest(k, self)`` without making an item of every value."""
         if k <= 0:
             return []
         if len(self) <= k:
             return sorted(self, reverse=True)
-        if self._flip is None:
-            threshold = heapq.nlargest(k, self.keys)[-1]
-            near = map(threshold.__le__, self.keys)
-        else:
-            threshold = heapq.nsmallest(k, self.keys)[-1]
-            near = map(threshold.__ge__, self.keys)
-        pairs = itertools.compress(zip(self.keys, self.values, strict=True), near)
-        picked = [self._item(key, value) for key, value in pairs]
+        picked = [self._item(key, value) for key, value in self.near(k)]
         if not picked:  # NaN keys compare false with everything
             return heapq.nlargest(k, self)
         return sorted(picked, reverse=True)[:k]
+
+
+TOP = 5
+"""How many top candidates a trace lists."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ import dataclasses
 import datetime
 import gc
 import heapq
-import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar
 
@@ -22,6 +21,7 @@ from imagebot.model import flux, images
 from imagebot.model.ids import Digest, Tag
 from imagebot.model.selections import (
     Candidate,
+    Candidates,
     Evaluation,
     Exclusion,
     Repush,
@@ -31,7 +31,7 @@ from imagebot.model.selections import (
 )
 from imagebot.patterns import InvalidPattern
 from imagebot.policy import _explain
-from imagebot.policy._base import Columns, Policy, Ranked, outranks
+from imagebot.policy._base import TOP, Columns, Policy, Ranked, outranks
 from imagebot.policy._constraints import InvalidConstraint
 from imagebot.policy._filter import Filter, compile_filter
 from imagebot.policy._ordering import policy_for
@@ -44,7 +44,7 @@ _RULES: tuple[Rule, ...] = (
 )
 _EXAMPLES = 3
 _Ordered = TypeVar("_Ordered", Tag, Ranked)
-_TOP = 5
+_TOP = TOP
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,12 +75,6 @@ def compile_policy(spec: flux.ImagePolicy) -> Compiled:
             f"{subject}: spec.policy.semver.range {text!r} is not a valid semver range: {exc}"
         ) from None
     return Compiled(policy, tag_filter, _explain.describe(spec, policy.describe()))
-
-
-def _stored_order(tags: Sequence[Tag]) -> Sequence[Tag]:
-    if all(map(operator.gt, tags, tags[1:])):  # pairwise in C: 100,000 tags in a few ms
-        return tags
-    return sorted(set(tags), reverse=True)  # the scan promises this order; do not depend on it
 
 
 def _largest(items: Sequence[_Ordered], k: int) -> list[_Ordered]:
@@ -212,7 +206,7 @@ def _evaluate(
 ) -> Evaluation:
     compiled = compile_policy(spec)
     now = tags.scanned_at if now is None else now
-    ordered = _stored_order(tags.tags)
+    ordered = tags.tags  # deduplicated, in Flux's stored order (TagList makes sure)
     tally = _Tally()
 
     pool = _Pool(groups=None)
@@ -254,7 +248,11 @@ def _evaluate(
 
     best = compiled.policy.best(eligible)
     tag = pool.tag(best[1])
-    top = [best, *(r for r in _largest(eligible, _TOP) if r[1] != best[1])][:_TOP]
+
+    def top() -> tuple[Candidate, ...]:  # the runners-up, when the trace is read
+        ranked = [best, *(r for r in _largest(eligible, _TOP) if r[1] != best[1])][:_TOP]
+        return pool.candidates(ranked, compiled.policy)
+
     held = sorted((r for r in held if outranks(r[0], best[0])), reverse=True)[:_TOP]
     notes: list[str] = []
     downgrade = _downgrade(compiled, best, current, notes)
@@ -262,7 +260,7 @@ def _evaluate(
     repush = _repush(tags, tag)
     trace = dataclasses.replace(
         trace,
-        top=pool.candidates(top, compiled.policy),
+        top=Candidates(top),
         held_back=pool.candidates(held, compiled.policy),
         notes=tuple(notes),
     )

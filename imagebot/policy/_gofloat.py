@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 
-__all__ = ["parse_float", "parse_floats"]
+__all__ = ["parse_float", "parse_floats", "plain_decimals"]
 
 _D = r"[0-9]+(?:_[0-9]+)*"  # Go allows "_" only between digits (underscoreOK)
 _H = r"[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
@@ -40,19 +40,28 @@ def parse_float(text: str) -> float | None:
     return None if math.isinf(value) else value
 
 
+def plain_decimals(values: Sequence[str]) -> list[float] | None:
+    """The numbers of a list of plain decimals (build numbers, the usual numerical policy),
+    converted by ``float`` in C; ``None`` unless every value is one. Over ASCII digits and dots,
+    Python's and Go's grammars agree (``1.``, ``.5``; ``.`` and ``1.2.3`` fail both), and a huge
+    number overflows to inf where Go reports a range error: such lists are ``None`` too. The
+    numbers are finite and never negative or NaN."""
+    joined = "".join(values)
+    # one grammar check for all of them (a value with a newline or a space fails it too)
+    if not values or not joined.isascii() or joined.encode().translate(None, b"0123456789."):
+        return None
+    try:
+        numbers = list(map(float, values))
+    except ValueError:  # ".", "1.2.3", ""
+        return None
+    if math.isinf(sum(numbers)) and math.isinf(max(numbers)):  # (the sum may overflow alone)
+        return None
+    return numbers
+
+
 def parse_floats(values: Sequence[str]) -> list[float | None]:
-    """``[parse_float(v) for v in values]``; a list of plain decimals (build numbers, the usual
-    numerical policy) is converted by ``float`` in C. Over ASCII digits and dots, Python's and Go's
-    grammars agree (``1.``, ``.5``; ``.`` and ``1.2.3`` fail both), and a huge number overflows to
-    inf where Go reports a range error: such lists go one by one."""
-    joined = "\n".join(values)
-    if (values and joined.isascii() and joined.count("\n") == len(values) - 1
-            and not joined.encode().translate(None, b"0123456789.\n")):
-        try:
-            numbers = list(map(float, values))
-        except ValueError:
-            pass
-        else:
-            if not math.isinf(max(numbers)):  # (no signs: nothing is negative)
-                return list[float | None](numbers)
+    """``[parse_float(v) for v in values]``, plain decimals in C (:func:`plain_decimals`)."""
+    numbers = plain_decimals(values)
+    if numbers is not None:
+        return list[float | None](numbers)
     return [parse_float(value) for value in values]

@@ -9,6 +9,7 @@ numerical parses Go floats and fails as a whole when one value is not a number.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import math
 import operator
@@ -19,7 +20,7 @@ from imagebot.model import flux
 from imagebot.model.selections import Rule
 from imagebot.policy import _constraints, _semver
 from imagebot.policy._base import Columns, Order, Policy, Ranked, Ranking
-from imagebot.policy._gofloat import parse_float, parse_floats
+from imagebot.policy._gofloat import parse_float, parse_floats, plain_decimals
 
 _first = operator.itemgetter(0)
 _second = operator.itemgetter(1)
@@ -136,8 +137,12 @@ class NumericalPolicy:
         return f"numerical order {self.direction}"
 
     def rank(self, values: Sequence[str]) -> Ranking:
+        plain = plain_decimals(values)  # the usual case, built in C
+        if plain is not None:
+            signed = plain if self.direction == "asc" else list(map(operator.neg, plain))
+            return Ranking(Columns(signed, values), {"not-a-number": []})
         numbers = parse_floats(values)
-        if None not in numbers:  # the usual case, built in C
+        if None not in numbers:
             found = cast(list[float], numbers)
             signed = found if self.direction == "asc" else list(map(operator.neg, found))
             return Ranking(Columns(signed, values), {"not-a-number": []})
@@ -162,9 +167,17 @@ class NumericalPolicy:
         # it is strictly worse, so among equal numbers (1, 1.0, 01) the byte-smallest text wins,
         # and NaN behaves as Go's comparisons make it behave. Without NaN that is the maximum
         # number and, among its equals, the smallest text: found in C without sorting.
-        numbers: Sequence[float] = (
-            ranked.keys if isinstance(ranked, Columns) else list(map(_first, map(_first, ranked)))
-        )
+        if isinstance(ranked, Columns):
+            keys = ranked.keys
+            if not math.isnan(sum(keys)):  # (a sum is NaN if a key is; inf - inf too)
+                first = heapq.nlargest(2, keys)
+                if len(first) == 1 or first[1] < first[0]:  # one greatest number: no tie to break
+                    return ((first[0],), ranked.values[keys.index(first[0])])
+                near = ranked.near(1)  # every value of the greatest number
+                return ((first[0],), min(value for key, value in near if key == first[0]))
+            numbers: Sequence[float] = ranked.keys
+        else:
+            numbers = list(map(_first, map(_first, ranked)))
         if not any(map(math.isnan, numbers)):
             top = max(numbers)
             ties = itertools.compress(range(len(numbers)), map(top.__eq__, numbers))

@@ -62,6 +62,21 @@ def chosen(tags: list[str], spec: flux.ImagePolicy, **kwargs: object) -> str | N
                      id="numerical-desc-min"),
         pytest.param(["1", "1.0", "01"], image_policy(flux.NumericalChoice()), "01",
                      id="numerical-tie-last-in-stored-order"),
+        pytest.param(["1", "1.0", "01", "1.", "0.5"], image_policy(flux.NumericalChoice()), "01",
+                     id="numerical-tie-plain-decimals"),
+        pytest.param(["3", "1", "3.0", "2.9"], image_policy(flux.NumericalChoice("desc")), "1",
+                     id="numerical-desc-plain-decimals"),
+        pytest.param(["2", "2.", "1"], image_policy(flux.NumericalChoice("desc")), "1",
+                     id="numerical-desc-no-tie-at-the-bottom"),
+        pytest.param(["1", "2", "+3"], image_policy(flux.NumericalChoice()), "+3", id="numerical-sign"),
+        pytest.param(["1", "2", "1e3"], image_policy(flux.NumericalChoice()), "1e3", id="numerical-exponent"),
+        pytest.param(["1", "2", "0x10"], image_policy(flux.NumericalChoice()), None,
+                     id="numerical-hex-without-exponent-fails"),
+        pytest.param(["1", "2", "inf"], image_policy(flux.NumericalChoice()), "inf", id="numerical-inf"),
+        pytest.param(["1", "2", "-inf", "inf"], image_policy(flux.NumericalChoice()), "inf",
+                     id="numerical-both-infinities"),
+        pytest.param(["1", "9" * 400], image_policy(flux.NumericalChoice()), None,
+                     id="numerical-overflow-fails"),
         pytest.param(["nan", "2", "1"], image_policy(flux.NumericalChoice()), "2",
                      id="numerical-nan-is-replaced-like-go"),
         pytest.param(["1e3", "999", "0x1p10"], image_policy(flux.NumericalChoice()), "0x1p10",
@@ -129,6 +144,22 @@ def test_unsorted_input_gives_the_same_choice() -> None:
     shuffled = policy.evaluate(tag_list(["1.0.0", "v1.0.0", "0.9.0", "v1.0.0"], presorted=False), spec)
     assert shuffled.selection is not None and shuffled.selection.tag == "v1.0.0"
     assert shuffled.trace.total == 3
+
+
+def test_a_tag_list_is_kept_in_stored_order() -> None:
+    made = tag_list(["1", "3", "2", "3"], presorted=False)
+    assert made.tags == ("3", "2", "1")
+
+
+def test_trace_top_is_worked_out_when_read_and_equals_its_tuple() -> None:
+    numbers = [str(n) for n in range(100)] + ["50.0", "99."]
+    evaluation = policy.evaluate(tag_list(numbers), image_policy(flux.NumericalChoice()))
+    assert evaluation.selection is not None and evaluation.selection.tag == "99"
+    top = evaluation.trace.top
+    assert [c.tag for c in top] == ["99", "99.", "98", "97", "96"]
+    assert top == tuple(top) and tuple(top) == top and len(top) == 5 and top[1].value == "99."
+    again = policy.evaluate(tag_list(numbers), image_policy(flux.NumericalChoice()))
+    assert again.trace == evaluation.trace
 
 
 def test_empty_tag_list() -> None:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from imagebot.policy._gofloat import parse_float
+from imagebot.policy._gofloat import parse_float, parse_floats, plain_decimals
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,33 @@ def test_nan_is_a_number() -> None:
 )
 def test_rejected(text: str) -> None:
     assert parse_float(text) is None
+
+
+# the batch fast path (plain_decimals) takes only lists where Python's float and Go agree
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["1e3", "+1", "-1", "0x10", "0x1p4", "1_000", "inf", "NaN", " 1", "1\n", "1.2.3", ".", "", "١٢", "9" * 400],
+)
+def test_plain_decimals_leave_every_other_form_to_the_go_grammar(odd: str) -> None:
+    values = ["10", "2.5", odd]
+    assert plain_decimals(values) is None
+    fallback = parse_floats(values)
+    assert repr(fallback) == repr([10.0, 2.5, parse_float(odd)])  # repr: nan == nan
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(["5.", ".5", "007", "0"], [5.0, 0.5, 7.0, 0.0], id="leading-and-trailing-dots-zeros"),
+        pytest.param(["1" + "0" * 308, "1" + "0" * 308], [1e308, 1e308], id="sum-overflows-numbers-do-not"),
+    ],
+)
+def test_plain_decimals(values: list[str], expected: list[float]) -> None:
+    assert plain_decimals(values) == expected
+
+
+def test_plain_decimals_refuse_an_overflow_like_go() -> None:
+    assert plain_decimals(["1", "9" * 400]) is None
+    assert parse_floats(["1", "9" * 400]) == [1.0, None]
