@@ -88,6 +88,7 @@ def run_automation(
     options: AutomationOptions | None = None,
     forge: Callable[[], publish.Forge] | None = None,
     now: datetime.datetime | None = None,
+    documents: setters.Documents | None = None,
 ) -> AutomationReport:
     """One automation, once: policies → setters → commit → push or pull request.
 
@@ -96,6 +97,11 @@ def run_automation(
     being published (:func:`imagebot.publish.target`), the commit is built from the bytes they
     produced, and in a checkout opened in place nothing but objects and remote-tracking refs is
     written; a dry run reads the files as they are below ``workspace.root``.
+
+    The tree is read and parsed once: the same :class:`~imagebot.setters.Tree` tells the current
+    tags, plans the values and serves publish's re-applies on that commit (pull-request groups);
+    a re-apply on another commit parses only files whose bytes differ (``documents``, the run's
+    cache of parses).
     """
     now = now or datetime.datetime.now(datetime.UTC)
     options = options or AutomationOptions()
@@ -117,8 +123,10 @@ def run_automation(
     view = (contextlib.nullcontext(workspace.root) if base is None
             else workspace.files_at(base, paths=[automation.update_path], also=setters.IGNORE_FILES,
                                     containing=setters.KEYWORD_BYTES))
+    documents = documents if documents is not None else setters.Documents()
     with view as root:
-        current = _current_tags(root, paths, (p.key for p in policies))
+        tree = setters.read(root, paths, documents=documents)
+        current = _current_tags(tree, (p.key for p in policies))
         evaluations, skipped = _evaluate(policies, scans, current, now)
         sources: dict[str, str] = {}
         if options.refresh is not None and any(e.selection for e in evaluations):
@@ -127,7 +135,7 @@ def run_automation(
                                        sources=options.pull_request is not None and not options.dry_run)
             evaluations, skipped = _evaluate(policies, scans, current, now)
         values = _values(cfg, evaluations)
-        planned = _relabel(setters.plan(values, root=root, paths=paths), root, workspace, base)
+        planned = _relabel(tree.plan(values), root, workspace, base)
     report = AutomationReport(automation.key, tuple(evaluations), planned.changeset, current,
                               skipped=tuple(skipped))
     if not planned.edits:
@@ -138,10 +146,15 @@ def run_automation(
         return report
     assert target is not None
 
+    trees = {target.sha: (root, tree)}  # the commit the setters just ran on: no second read
+
     def reapply(sha: str, wanted: Mapping[ObjectKey, ImageRef]) -> Edits:
-        with workspace.files_at(sha, paths=[automation.update_path], also=setters.IGNORE_FILES,
-                                containing=setters.KEYWORD_BYTES) as root:
-            return _edits(_relabel(setters.plan(wanted, root=root, paths=paths), root, workspace, sha))
+        if sha not in trees:
+            with workspace.files_at(sha, paths=[automation.update_path], also=setters.IGNORE_FILES,
+                                    containing=setters.KEYWORD_BYTES) as copy:
+                trees[sha] = (copy, setters.read(copy, paths, documents=documents))
+        where, at = trees[sha]
+        return _edits(_relabel(at.plan(wanted), where, workspace, sha))
 
     published = publish.publish(
         workspace, automation, target=target, edits=_edits(planned), values=values, reapply=reapply,
@@ -155,17 +168,17 @@ def run_automation(
                                pull_requests=published.pull_requests)
 
 
-def _current_tags(root: Path, paths: Sequence[Path], policies: Iterable[ObjectKey]) -> dict[ObjectKey, Tag]:
+def _current_tags(tree: setters.Tree, policies: Iterable[ObjectKey]) -> dict[ObjectKey, Tag]:
+    """The tag each policy's first marker holds now (``:tag`` or a full reference)."""
     wanted = set(policies)
-    report = setters.find_markers(root=root, paths=paths, references=False)
     current: dict[ObjectKey, Tag] = {}
-    for marker in report.markers:
+    for marker, value in tree.held():
         if marker.policy not in wanted or marker.policy in current:
             continue
         if marker.field == "tag":
-            current[marker.policy] = Tag(marker.value)
+            current[marker.policy] = Tag(value)
         elif marker.field == "ref":
-            reference = marker.value.split("@", 1)[0]
+            reference = value.split("@", 1)[0]
             _, sep, tag = reference.rpartition(":")
             if sep and "/" not in tag:
                 current[marker.policy] = Tag(tag)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from imagebot import config, git, policy, publish, scan
+from imagebot import config, git, policy, publish, scan, setters
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import flux
 from imagebot.model.ids import ObjectKey, Tag
@@ -130,10 +130,11 @@ def run(
 
     reports: list[AutomationReport] = []
     errors: list[ImagebotError] = []
+    documents = setters.Documents()  # each marked file is parsed once per run, whoever reads it
     for automation in automations:
         try:
             report = _run_one(automation, cfg, scans, secrets, options, now=now,
-                              refresh=refresh if options.digests != "none" else None)
+                              refresh=refresh if options.digests != "none" else None, documents=documents)
         except ConfigError:
             raise
         except ImagebotError as exc:
@@ -152,17 +153,18 @@ def run(
 def _run_one(
     automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
     secrets: config.SecretStore, options: RunOptions, *, now: datetime.datetime, refresh: Refresh | None,
+    documents: setters.Documents,
 ) -> AutomationReport:
     with open_workspace(automation, cfg, secrets, repo=options.repo,
                         workdir=options.workdir) as workspace:  # the clone is locked till done
         return _run_in(workspace, automation, cfg=cfg, scans=scans, secrets=secrets, options=options,
-                       now=now, refresh=refresh)
+                       now=now, refresh=refresh, documents=documents)
 
 
 def _run_in(
     workspace: git.Workspace, automation: flux.ImageUpdateAutomation, *, cfg: config.Config,
     scans: Mapping[ObjectKey, ScanResult], secrets: config.SecretStore, options: RunOptions,
-    now: datetime.datetime, refresh: Refresh | None,
+    now: datetime.datetime, refresh: Refresh | None, documents: setters.Documents,
 ) -> AutomationReport:
     pr = cfg.pull_requests.get(automation.key)
     if pr is None and options.pull_request:
@@ -180,4 +182,4 @@ def _run_in(
         return publish.forge_for(pr, workspace.url, lambda: config.forge_credentials(secrets, pr.forge))
 
     return run_automation(automation, cfg=cfg, scans=scans, workspace=workspace, options=automation_options,
-                          forge=forge if pr is not None else None, now=now)
+                          forge=forge if pr is not None else None, now=now, documents=documents)

@@ -20,7 +20,6 @@ from imagebot.model.ids import ObjectKey
 from imagebot.setters import _edit, _files
 from imagebot.setters._markers import KEYWORD, Field
 from imagebot.setters._objects import ObjectIndex
-from imagebot.setters._plan import read_file
 from imagebot.setters._scan import scan
 from imagebot.yamldoc import PathKey, Scalar
 
@@ -94,7 +93,7 @@ def find_markers(
     warnings: list[FileProblem] = []
     for item in found:
         try:
-            data = read_file(item.path)
+            data = _files.read_file(item.path)
             if not references and KEYWORD.encode() not in data:
                 continue
             text = _edit.decode(data, item.rel)

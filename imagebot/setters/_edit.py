@@ -18,9 +18,9 @@ from imagebot.model.ids import ObjectKey
 from imagebot.model.images import ImageRef
 from imagebot.setters import _values
 from imagebot.setters._objects import ObjectIndex
-from imagebot.setters._scan import Attached, scan
+from imagebot.setters._scan import Attached, Scan, scan
 
-__all__ = ["Edited", "Unprocessable", "decode", "edit"]
+__all__ = ["Edited", "Parsed", "Unprocessable", "decode", "edit", "parse"]
 
 logger = logging.getLogger("imagebot.setters")
 
@@ -55,14 +55,32 @@ def decode(data: bytes, path: str) -> str:
         raise Unprocessable(FileProblem(path, line, "not UTF-8 text; file left untouched")) from exc
 
 
-def edit(data: bytes, values: Mapping[ObjectKey, ImageRef], *, path: str) -> Edited:
-    """Apply ``values`` to the markers in ``data``; raises :class:`Unprocessable` if not YAML."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Parsed:
+    """One file's text with its scalars located and its markers attached (what ``edit`` needs)."""
+
+    text: str
+    found: Scan
+
+
+def parse(data: bytes, *, path: str) -> Parsed:
+    """Decode and parse ``data`` (the file at ``path``); raises :class:`Unprocessable`."""
     text = decode(data, path)
     try:
-        found = scan(text)
+        return Parsed(text, scan(text))
     except yamldoc.YAMLSyntaxError as exc:
         problem = f"not valid YAML ({exc.problem}); file left untouched"
         raise Unprocessable(FileProblem(path, exc.line, problem)) from exc
+
+
+def edit(
+    data: bytes, values: Mapping[ObjectKey, ImageRef], *, path: str, parsed: Parsed | None = None,
+) -> Edited:
+    """Apply ``values`` to the markers in ``data`` (``parsed``: ``parse(data)`` done before);
+    raises :class:`Unprocessable` if not YAML."""
+    if parsed is None:
+        parsed = parse(data, path=path)
+    text, found = parsed.text, parsed.found
     warnings = list(found.problems)
     markers = tuple((attached.marker.policy, attached.line) for attached in found.markers)
     splices: list[tuple[int, int, str]] = []

@@ -19,7 +19,7 @@ from imagebot.model.changes import FileProblem
 from imagebot.setters import _ignore
 from imagebot.setters._ignore import Rules
 
-__all__ = ["IGNORE_FILES", "Found", "collect"]
+__all__ = ["IGNORE_FILES", "Found", "collect", "read_file"]
 
 logger = logging.getLogger("imagebot.setters")
 
@@ -62,6 +62,13 @@ def collect(
         else:
             problems.append(FileProblem(shown, 0, f"no such file or directory under {root}"))
     return sorted(found.values(), key=lambda item: item.rel), problems
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of ``path``, refusing to follow a symbolic link in its last component."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 def _walk(root: Path, start: Path, extra: Rules) -> Iterator[Found]:

@@ -7,62 +7,20 @@ Called through :mod:`imagebot.setters` by the pipeline and the ``set`` command.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from imagebot.model.changes import ChangeSet, FileChange, FileProblem
 from imagebot.model.ids import ObjectKey
 from imagebot.model.images import ImageRef
-from imagebot.setters import _edit, _files, _values
-from imagebot.setters._markers import KEYWORD
+from imagebot.setters import _files, _values
+from imagebot.setters._tree import FileEdit, Plan, read
 from imagebot.setters._write import replace_file
 
-__all__ = ["FileEdit", "Plan", "apply", "plan", "read_file", "write"]
+__all__ = ["FileEdit", "Plan", "apply", "plan", "write"]
 
 logger = logging.getLogger("imagebot.setters")
-
-_KEYWORD = KEYWORD.encode()
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FileEdit:
-    """One file to rewrite: where, what changes, and its bytes before and after."""
-
-    path: Path
-    change: FileChange
-    before: bytes
-    after: bytes
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Plan:
-    """What :func:`write` would do; ``changeset`` is the report a dry run returns."""
-
-    root: Path
-    edits: tuple[FileEdit, ...] = ()
-    errors: tuple[FileProblem, ...] = ()
-    warnings: tuple[FileProblem, ...] = ()
-    markers: Mapping[ObjectKey, tuple[str, int]] = dataclasses.field(default_factory=dict)
-    """Each policy some marker names → where its first marker is (path, line), changed or not."""
-
-    @property
-    def changeset(self) -> ChangeSet:
-        files = tuple(edit.change for edit in self.edits)
-        return ChangeSet(files=files, errors=self.errors, warnings=self.warnings)
-
-    def diff(self) -> str:
-        """The edits as a unified diff (``a/<path>``, ``b/<path>``), what ``imagebot plan`` shows."""
-        chunks: list[str] = []
-        for edit in self.edits:
-            before = edit.before.decode("utf-8", "replace").splitlines(keepends=True)
-            after = edit.after.decode("utf-8", "replace").splitlines(keepends=True)
-            path = edit.change.path
-            chunks.extend(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
-        return "".join(chunks)
 
 
 def plan(
@@ -74,39 +32,12 @@ def plan(
     ``root`` is the repository root: nothing outside it is read or written, and reported paths
     are relative to it. ``paths`` (files or directories, relative to ``root``; empty means the
     whole root) and ``ignore`` (extra ``.gitignore``-style patterns, relative to ``root``) choose
-    the files. Raises ``ValueError`` if a value is not a valid image reference.
+    the files. Raises ``ValueError`` if a value is not a valid image reference. (To ask a tree
+    more than one question, :func:`imagebot.setters.read` it once and ask the ``Tree``.)
     """
     for ref in values.values():
         _values.check_ref(ref)
-    root = root.resolve(strict=True)
-    found, problems = _files.collect(root, paths, ignore=ignore)
-    edits: list[FileEdit] = []
-    errors = list(problems)
-    warnings: list[FileProblem] = []
-    markers: dict[ObjectKey, tuple[str, int]] = {}
-    for item in found:
-        try:
-            data = read_file(item.path)
-        except OSError as exc:
-            errors.append(FileProblem(item.rel, 0, f"cannot read: {exc.strerror or exc}"))
-            continue
-        if _KEYWORD not in data:
-            continue
-        try:
-            edited = _edit.edit(data, values, path=item.rel)
-        except _edit.Unprocessable as exc:
-            errors.append(exc.problem)
-            continue
-        warnings.extend(FileProblem(item.rel, line, message) for line, message in edited.warnings)
-        for policy, line in edited.markers:
-            markers.setdefault(policy, (item.rel, line))
-        if edited.changes:
-            edits.append(FileEdit(item.path, FileChange(item.rel, edited.changes), data, edited.data))
-    for problem in errors:
-        logger.error("%s", problem)
-    for problem in warnings:
-        logger.warning("%s", problem)
-    return Plan(root, tuple(edits), tuple(errors), tuple(warnings), markers)
+    return read(root, paths, ignore=ignore).plan(values)
 
 
 def write(planned: Plan) -> ChangeSet:
@@ -117,7 +48,7 @@ def write(planned: Plan) -> ChangeSet:
     for edit in planned.edits:
         rel = edit.change.path
         try:
-            if read_file(edit.path) != edit.before:
+            if _files.read_file(edit.path) != edit.before:
                 problem = FileProblem(rel, 0, "changed on disk since it was read; not written")
             else:
                 replace_file(edit.path, edit.after)
@@ -139,10 +70,3 @@ def apply(
     ``dry_run`` nothing is written and the returned ChangeSet says what would change."""
     planned = plan(values, root=root, paths=paths, ignore=ignore)
     return planned.changeset if dry_run else write(planned)
-
-
-def read_file(path: Path) -> bytes:
-    """The bytes of ``path``, refusing to follow a symbolic link in its last component."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()

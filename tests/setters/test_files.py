@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from imagebot import setters
-from imagebot.setters import _files, _plan
+from imagebot.setters import _files
 from tests.setters.helpers import VALUES
 
 MARKED = 'image: redis:7.0 # {"$imagepolicy": "flux-system:redis"}\n'
@@ -133,14 +133,14 @@ def test_unreadable_file_is_reported_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _make(tmp_path, {"a.yaml": MARKED, "b.yaml": MARKED})
-    real_read = _plan.read_file
+    real_read = _files.read_file
 
     def read(path: Path) -> bytes:  # a platform edge: tests run as root, so chmod cannot do it
         if path.name == "a.yaml":
             raise PermissionError(13, "Permission denied")
         return real_read(path)
 
-    monkeypatch.setattr(_plan, "read_file", read)
+    monkeypatch.setattr(_files, "read_file", read)
     changes = setters.apply(VALUES, root=tmp_path)
     assert [str(e) for e in changes.errors] == ["a.yaml: cannot read: Permission denied"]
     assert [f.path for f in changes.files] == ["b.yaml"]
