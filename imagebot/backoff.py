@@ -26,9 +26,11 @@ class Backoff:
     attempts: int = 4
     """Tries in all, the first one included."""
     base: float = 0.5
-    """The ceiling of the first wait, in seconds; it doubles with every retry..."""
+    """The ceiling of the first wait, in seconds; it grows by ``factor`` with every retry..."""
     cap: float = 30.0
     """...up to this ceiling."""
+    factor: float = 2.0
+    """Growth per retry (Argo CD's sync ``retry.backoff.factor``; 3 for its self-heal backoff)."""
     max_wait: float = 120.0
     """A server-requested wait longer than this is not slept: the error goes up with its delay."""
     jitter: bool = True
@@ -40,7 +42,11 @@ class Backoff:
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait after the ``attempt``-th failed try (0-based)."""
-        return min(self.cap, self.base * 2.0**attempt)
+        try:
+            grown = self.base * self.factor**attempt
+        except OverflowError:  # thousands of failures in a row: the cap was reached long ago
+            return self.cap
+        return min(self.cap, grown)
 
     def delay(self, attempt: int, *, rng: random.Random | None = None) -> float:
         """How long to wait after the ``attempt``-th failed try (0-based)."""

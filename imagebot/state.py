@@ -4,7 +4,9 @@ SQLite (the CLI's default is ``state.db`` in imagebot's home, :func:`imagebot.co
 Written by :mod:`imagebot.scan` after each repository listing; read back into
 ``TagList.first_seen`` / ``first_digests`` so the policy stage can apply
 cooldowns and detect re-pushed tags. It also keeps the last outcome of each repository, policy and
-automation (:mod:`imagebot.model.status`), written by the pipeline and read by ``imagebot status``.
+automation (:mod:`imagebot.model.status`), written by the pipeline and read by ``imagebot status``,
+and what ``imagebot serve``'s sync loop saw of each Application (last state, bounded sync history),
+read by ``imagebot apps`` and promotion gates.
 One connection per thread; WAL mode lets readers and writers coexist.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from imagebot.errors import ConfigError
+from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.scans import TagRecord
 from imagebot.model.status import AutomationStatus, PolicyStatus, RepositoryStatus, Status
@@ -56,7 +59,33 @@ CREATE TABLE IF NOT EXISTS automation_status (
     last_pull_request TEXT,
     last_change_at    TEXT
 );
+CREATE TABLE IF NOT EXISTS app_status (
+    unit            TEXT PRIMARY KEY,
+    revision        TEXT NOT NULL,
+    sync            TEXT NOT NULL,
+    health          TEXT NOT NULL,
+    checked_at      TEXT NOT NULL,
+    synced_revision TEXT,
+    why             TEXT NOT NULL,
+    last_result     TEXT,
+    last_synced_at  TEXT,
+    last_error      TEXT
+);
+CREATE TABLE IF NOT EXISTS sync_history (
+    unit        TEXT NOT NULL,
+    id          INTEGER NOT NULL,
+    revision    TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    changed     INTEGER NOT NULL,
+    trigger     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    PRIMARY KEY (unit, id)
+);
 """
+# Schema changes are additive (new tables, CREATE ... IF NOT EXISTS): a state file written by an
+# older imagebot opens unchanged and gains the new tables on first use.
 
 
 def _key(text: str) -> ObjectKey:
@@ -250,6 +279,67 @@ class StateStore:
                 "SELECT * FROM automation_status ORDER BY key")
         )
         return Status(repositories, policies, automations)
+
+    # -- what the sync loop saw (``imagebot apps``, promotion gates) ---------------------------
+
+    def record_app(self, state: AppState) -> None:
+        """The last check of a unit; a check that did not sync keeps the last sync's result."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO app_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(unit) DO UPDATE SET revision = excluded.revision, sync = excluded.sync, "
+                "health = excluded.health, "
+                "checked_at = excluded.checked_at, synced_revision = excluded.synced_revision, "
+                "why = excluded.why, last_result = COALESCE(excluded.last_result, last_result), "
+                "last_synced_at = COALESCE(excluded.last_synced_at, last_synced_at), "
+                "last_error = CASE WHEN excluded.last_result IS NULL THEN last_error "
+                "ELSE excluded.last_error END",
+                (state.unit, state.revision, state.sync, state.health, state.checked_at.isoformat(),
+                 state.synced_revision, "\n".join(state.why), state.last_result,
+                 state.last_synced_at.isoformat() if state.last_synced_at else None, state.last_error),
+            )
+
+    def apps(self) -> dict[str, AppState]:
+        """Every unit's last recorded state, by unit name (``argocd/web-dev``)."""
+        found: dict[str, AppState] = {}
+        for (unit, revision, sync, health, checked, synced, why, result, synced_at,
+             error) in self._db.execute("SELECT * FROM app_status ORDER BY unit"):
+            found[unit] = AppState(
+                unit=unit, revision=revision, sync=sync, health=health,
+                checked_at=datetime.datetime.fromisoformat(checked), synced_revision=synced,
+                why=tuple(why.splitlines()), last_result=result, last_synced_at=_time(synced_at),
+                last_error=error)
+        return found
+
+    def app(self, unit: str) -> AppState | None:
+        """The last recorded state of one unit (``argocd/web-dev``), or None when never checked."""
+        return self.apps().get(unit)
+
+    def record_sync(self, record: SyncRecord, *, limit: int) -> None:
+        """Append to the unit's history, keeping only the newest ``limit`` entries (Argo CD's
+        ``revisionHistoryLimit``; at least one is always kept)."""
+        with self._transaction():
+            (last,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM sync_history WHERE unit = ?",
+                                       (record.unit,)).fetchone()
+            self._db.execute(
+                "INSERT INTO sync_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.unit, last + 1, record.revision, record.result, record.started_at.isoformat(),
+                 record.finished_at.isoformat(), record.changed, record.trigger, record.message),
+            )
+            self._db.execute("DELETE FROM sync_history WHERE unit = ? AND id <= ?",
+                             (record.unit, last + 1 - max(1, limit)))
+
+    def history(self, unit: str) -> tuple[SyncRecord, ...]:
+        """The unit's sync history, oldest first."""
+        return tuple(
+            SyncRecord(unit=unit, revision=revision, result=result,
+                       started_at=datetime.datetime.fromisoformat(started),
+                       finished_at=datetime.datetime.fromisoformat(finished), changed=changed,
+                       trigger=trigger, message=message)
+            for revision, result, started, finished, changed, trigger, message in self._db.execute(
+                "SELECT revision, result, started_at, finished_at, changed, trigger, message "
+                "FROM sync_history WHERE unit = ? ORDER BY id", (unit,))
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

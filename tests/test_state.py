@@ -144,3 +144,45 @@ def test_unusable_path_is_a_config_error(tmp_path: Path, layout: str) -> None:
     with pytest.raises(ConfigError, match=way_out) as exc:
         StateStore(path)
     assert str(exc.value).startswith(f"state store {path}: ")
+
+
+def test_a_state_file_from_before_the_sync_loop_opens_and_gains_its_tables(tmp_path: Path) -> None:
+    import sqlite3
+
+    from imagebot.model.cluster import AppState, SyncRecord
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(  # the schema as it was before app_status / sync_history
+        "CREATE TABLE tags (repository TEXT NOT NULL, tag TEXT NOT NULL, first_seen TEXT NOT NULL, "
+        "first_digest TEXT, last_digest TEXT, PRIMARY KEY (repository, tag)) WITHOUT ROWID;"
+        "CREATE TABLE automation_status (key TEXT PRIMARY KEY, ran_at TEXT NOT NULL, error TEXT, "
+        "last_commit TEXT, last_pull_request TEXT, last_change_at TEXT);"
+        f"INSERT INTO tags VALUES ('{REPO}', 'v1', '{T0.isoformat()}', NULL, NULL);")
+    old.commit()
+    old.close()
+    with StateStore(path) as store:
+        assert list(store.records(REPO)) == [Tag("v1")]
+        assert store.app("argocd/web") is None and store.history("argocd/web") == ()
+        store.record_app(AppState(unit="argocd/web", revision="a" * 40, sync="Synced", health="Healthy",
+                                  checked_at=T0))
+        for n in range(4):
+            store.record_sync(SyncRecord(unit="argocd/web", revision=str(n) * 40, result="Succeeded",
+                                         started_at=T0, finished_at=T1, changed=n), limit=3)
+        assert [r.changed for r in store.history("argocd/web")] == [1, 2, 3]
+        state = store.app("argocd/web")
+        assert state is not None and state.ready_at("a" * 12) and state.last_result is None
+
+
+def test_a_check_without_a_sync_keeps_the_last_sync_result(store: StateStore) -> None:
+    from imagebot.model.cluster import AppState
+
+    synced = AppState(unit="argocd/web", revision="a" * 40, sync="Synced", health="Progressing", checked_at=T0,
+                      last_result="Failed", last_synced_at=T0, last_error="boom")
+    store.record_app(synced)
+    store.record_app(AppState(unit="argocd/web", revision="a" * 40, sync="OutOfSync", health="Healthy",
+                              checked_at=T1))
+    state = store.app("argocd/web")
+    assert state is not None
+    assert (state.sync, state.health, state.checked_at) == ("OutOfSync", "Healthy", T1)
+    assert (state.last_result, state.last_synced_at, state.last_error) == ("Failed", T0, "boom")

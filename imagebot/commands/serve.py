@@ -2,6 +2,10 @@
 its spec.interval, and react at once to registry webhooks.
 
 A scan that finds new tags (or digests) runs the automations using that repository right away.
+With a cluster (--kubeconfig, $KUBECONFIG or ~/.kube/config), every Argo CD Application and Flux
+Kustomization is reconciled too: checked at its interval (default 3m), synced when automated and
+OutOfSync, at once when a commit imagebot pushed (or a Git push webhook) touches its path, drift
+re-applied with selfHeal; history and status go to the state store ('imagebot apps').
 Jobs never overlap themselves; a failing job backs off (temporary errors briefly, errors that need
 a human for longer) and never stops the service. Suspended objects are skipped. The --config
 directory is re-read when a file changes (or on SIGHUP); a configuration that does not load is
@@ -25,7 +29,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from imagebot import config, schedule
+from imagebot import config, schedule, sync
 from imagebot.commands.scan import _mirrors, add_config_options, state_path
 from imagebot.commands.shard import add_shard_option, shard_from
 from imagebot.errors import ConfigError
@@ -49,11 +53,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(default: 0.25; more arriving while it runs make it run once more)")
     parser.add_argument("--watch", type=float, default=5.0, metavar="SECONDS",
                         help="check --config for changes this often; 0 only on SIGHUP (default: 5)")
+    parser.add_argument("--kubeconfig", type=Path, default=None, metavar="FILE",
+                        help="the cluster Applications and Kustomizations are synced to (default: "
+                             "$KUBECONFIG, then ~/.kube/config; none: no sync loop)")
+    parser.add_argument("--context", default=None, metavar="NAME",
+                        help="kubeconfig context for every unit (default: from each destination)")
+    parser.add_argument("--no-sync", action="store_true",
+                        help="do not sync Applications and Kustomizations even with a kubeconfig")
     add_shard_option(parser)
+
+
+def _kubeconfig(args: argparse.Namespace) -> Path | None:
+    if args.no_sync:
+        return None
+    if args.kubeconfig is not None:
+        if not args.kubeconfig.is_file():
+            raise ConfigError(f"--kubeconfig {args.kubeconfig}: no such file")
+        return Path(args.kubeconfig)
+    return sync.default_kubeconfig()
 
 
 def settings_from(args: argparse.Namespace) -> schedule.ServeSettings:
     return schedule.ServeSettings(
+        kubeconfig=_kubeconfig(args), context=args.context,
         config_path=args.config, secrets_dir=args.secrets_dir, state_path=state_path(args),
         workdir=args.workdir,
         workers=args.workers, grace=args.grace, watch=args.watch, debounce=args.debounce,
@@ -102,6 +124,12 @@ def run(args: argparse.Namespace) -> int:
         logger.info("Receiver %s: POST %s", receiver, path)
     previous = {sig: signal.signal(sig, handler) for sig, handler in (
         (signal.SIGTERM, on_stop), (signal.SIGINT, on_stop), (signal.SIGHUP, on_hangup))}
+    if settings.kubeconfig is None:
+        logger.info("no kubeconfig: Applications and Kustomizations are not synced")
+    else:
+        logger.info("sync loop: %d Applications/Kustomizations on %s",
+                    len([j for j in service.scheduled() if j.startswith(("app:", "kustomization:"))]),
+                    settings.kubeconfig)
     logger.info("imagebot serve started (%d jobs)", len(service.scheduled()))
     try:
         while True:

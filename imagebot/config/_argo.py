@@ -141,8 +141,18 @@ def _application_spec(key: ids.ObjectKey, spec: Fields, where: str) -> argo.Appl
             retry=_retry(policy),
         ),
         ignore_differences=_ignore_differences(spec),
+        revision_history_limit=_history_limit(spec),
         source_file=where,
     )
+
+
+def _history_limit(spec: Fields) -> int:
+    limit = spec.raw("revisionHistoryLimit")
+    if limit is None:
+        return 10
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise spec.error("revisionHistoryLimit", f"expected an integer >= 0, got {limit!r}")
+    return limit
 
 
 def parse_application(doc: Fields) -> argo.Application:

@@ -119,6 +119,8 @@ class Application:
     destination_name: str | None = None
     """``spec.destination.name``: a cluster name, mapped to the kubeconfig context of that name."""
     ignore_differences: tuple[IgnoreDifference, ...] = ()
+    revision_history_limit: int = 10
+    """``spec.revisionHistoryLimit``: sync history entries kept (Argo CD's default, 10)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,15 +1,19 @@
 """What the sync stage works with and reports: object references, per-object outcomes, unit status.
 
-Produced by :mod:`imagebot.sync` (render, apply, prune, status); consumed by the ``sync`` and
-``apps`` commands.
+Produced by :mod:`imagebot.sync` (render, apply, prune, status) and the serve loop
+(:mod:`imagebot.schedule`: history, last state); consumed by the ``sync`` and ``apps`` commands.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Literal
 
-__all__ = ["Action", "ApplyOutcome", "ObjectRef", "RenderedObject", "SyncResult", "UnitStatus"]
+__all__ = [
+    "Action", "AppState", "ApplyOutcome", "ObjectRef", "RenderedObject", "SyncPhase", "SyncRecord",
+    "SyncResult", "UnitStatus",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, order=True)
@@ -98,3 +102,58 @@ class UnitStatus:
     health: str
     why: tuple[str, ...] = ()
     synced_revision: str | None = None
+    pruning_only: bool = False
+    """OutOfSync only because objects require pruning (an automated sync without prune skips)."""
+
+
+SyncPhase = Literal["Succeeded", "Failed"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SyncRecord:
+    """One entry of a unit's sync history (``imagebot serve`` writes it; Argo CD's
+    ``status.history``): what was synced, how it ended, when, and how many objects changed."""
+
+    unit: str
+    revision: str
+    result: SyncPhase
+    started_at: datetime.datetime
+    finished_at: datetime.datetime
+    changed: int = 0
+    """Objects created, configured or pruned."""
+    trigger: str = ""
+    """Why it ran: ``new revision``, ``self-heal``, ``retry``."""
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AppState:
+    """What ``imagebot serve`` last saw of one Application or Kustomization (the state store's
+    ``app_status``): read by ``imagebot apps``, ``/metrics`` and promotion gates.
+
+    ``state.ready_at("4f2a9c1d")``: Synced and Healthy at that revision.
+    """
+
+    unit: str
+    """``argocd/web-dev`` for an Application, ``Kustomization flux-system/apps`` otherwise."""
+    revision: str
+    """The Git revision rendered at the last check."""
+    sync: Literal["Synced", "OutOfSync", "Unknown"]
+    health: str
+    checked_at: datetime.datetime
+    synced_revision: str | None = None
+    """The revision of the last sync that applied (from the unit's inventory)."""
+    why: tuple[str, ...] = ()
+    last_result: SyncPhase | None = None
+    last_synced_at: datetime.datetime | None = None
+    last_error: str | None = None
+
+    def ready_at(self, revision: str) -> bool:
+        """Synced and Healthy, compared at ``revision`` (a full SHA or a prefix of at least 7
+        hex digits): the live objects are what Git holds at that revision, and healthy. As in
+        Argo CD, a revision that changed nothing of this unit counts once it is compared."""
+        wanted = revision.strip().lower()
+        if len(wanted) < 7:
+            return False
+        return (self.sync == "Synced" and self.health == "Healthy"
+                and self.revision.lower().startswith(wanted))

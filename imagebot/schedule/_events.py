@@ -30,11 +30,12 @@ from typing import Literal
 from imagebot import config, pipeline
 from imagebot.backoff import Backoff
 from imagebot.model import notification
+from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._jobs import Outcome
 
-__all__ = ["Event", "Notifier", "render"]
+__all__ = ["Event", "Notifier", "events_for_app", "render"]
 
 logger = logging.getLogger("imagebot.schedule")
 
@@ -42,6 +43,8 @@ _API_VERSIONS = {
     "ImageRepository": "image.toolkit.fluxcd.io/v1",
     "ImagePolicy": "image.toolkit.fluxcd.io/v1",
     "ImageUpdateAutomation": "image.toolkit.fluxcd.io/v1",
+    "Application": "argoproj.io/v1alpha1",
+    "Kustomization": "kustomize.toolkit.fluxcd.io/v1",
 }
 
 
@@ -53,7 +56,8 @@ class Event:
     key: ObjectKey
     severity: Literal["info", "error"]
     reason: str
-    """``Committed``, ``PullRequestOpened``/``Updated``, ``ScanFailed``, ``RunFailed``, ``TagRepushed``."""
+    """``Committed``, ``PullRequestOpened``/``Updated``, ``ScanFailed``, ``RunFailed``, ``TagRepushed``;
+    for Applications and Kustomizations ``Synced``, ``SyncFailed``, ``HealthDegraded``."""
     message: str
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
     timestamp: datetime.datetime = dataclasses.field(
@@ -84,6 +88,29 @@ def events_for_run(automation: ObjectKey, report: pipeline.RunReport | None,
                                f"{changed}", {"revision": f"{run.revision.branch}@sha1:{run.revision.sha}"}))
     if error is not None:
         found.append(Event("ImageUpdateAutomation", automation, "error", "RunFailed", str(error)))
+    return found
+
+
+def events_for_app(state: AppState, record: SyncRecord | None, previous_health: str | None) -> list[Event]:
+    """A sync that changed something (info), a sync that failed (error; its retries do not repeat
+    the event), health turning Degraded (error)."""
+    kind, _, name = state.unit.rpartition(" ")
+    namespace, _, short = name.partition("/")
+    key = ObjectKey(namespace, short)
+    kind = kind or "Application"
+    found: list[Event] = []
+    if record is not None:
+        metadata = {"revision": record.revision}
+        if record.result == "Failed" and record.trigger != "retry":
+            found.append(Event(kind, key, "error", "SyncFailed",
+                               f"sync of {record.revision[:12]} failed: {record.message}", metadata))
+        elif record.result == "Succeeded" and record.changed:
+            found.append(Event(kind, key, "info", "Synced",
+                               f"synced {record.revision[:12]} ({record.trigger}): "
+                               f"{record.changed} object(s) changed", metadata))
+    if state.health == "Degraded" and previous_health != "Degraded":
+        found.append(Event(kind, key, "error", "HealthDegraded",
+                           "health is Degraded: " + "; ".join(state.why), {"revision": state.revision}))
     return found
 
 
@@ -149,6 +176,10 @@ class Notifier:
     def automation_ran(self, automation: ObjectKey, report: pipeline.RunReport | None,
                        error: BaseException | None, seconds: float) -> None:
         for event in events_for_run(automation, report, error):
+            self.emit(event)
+
+    def app_checked(self, state: AppState, record: SyncRecord | None, previous_health: str | None) -> None:
+        for event in events_for_app(state, record, previous_health):
             self.emit(event)
 
     def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None:

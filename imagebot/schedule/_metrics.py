@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from imagebot import pipeline
+from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._jobs import Outcome
@@ -21,6 +22,8 @@ from imagebot.schedule._jobs import Outcome
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+SYNC_STATUSES = ("Synced", "OutOfSync", "Unknown")
+HEALTH_STATUSES = ("Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown")
 
 
 class Metrics:
@@ -67,6 +70,17 @@ class Metrics:
                               ["provider", "result"], registry=r)
         self.reloads = Counter("imagebot_config_reloads", "Configuration reloads, by outcome", ["outcome"],
                                registry=r)
+        self.app_sync = Gauge("imagebot_app_sync_status", "1 for the unit's sync status at the last check",
+                              ["app", "status"], registry=r)
+        self.app_health = Gauge("imagebot_app_health_status", "1 for the unit's health at the last check",
+                                ["app", "status"], registry=r)
+        self.app_syncs = Counter("imagebot_app_syncs", "Syncs the loop ran, by result (Succeeded, Failed)",
+                                 ["app", "result"], registry=r)
+        self.app_last_result = Gauge("imagebot_app_last_sync_succeeded",
+                                     "1 if the unit's last sync succeeded, 0 if it failed", ["app"],
+                                     registry=r)
+        self.app_last_sync = Gauge("imagebot_app_last_sync_timestamp_seconds",
+                                   "When the unit's last sync ended (Unix time)", ["app"], registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -109,6 +123,17 @@ class Metrics:
 
     def config_reloaded(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "failed").inc()
+
+    def app_checked(self, state: AppState, record: SyncRecord | None, previous_health: str | None) -> None:
+        app = state.unit
+        for status in SYNC_STATUSES:
+            self.app_sync.labels(app, status).set(1 if state.sync == status else 0)
+        for health in HEALTH_STATUSES:
+            self.app_health.labels(app, health).set(1 if state.health == health else 0)
+        if record is not None:
+            self.app_syncs.labels(app, record.result).inc()
+            self.app_last_result.labels(app).set(1 if record.result == "Succeeded" else 0)
+            self.app_last_sync.labels(app).set(record.finished_at.timestamp())
 
     def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None:
         kind, _, name = job.partition(":")

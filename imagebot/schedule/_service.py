@@ -12,6 +12,7 @@ configuration that does not load keeps the old one running. Called by the ``serv
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -28,15 +29,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from imagebot import config, pipeline, policy, scan, validation
+from imagebot import config, pipeline, policy, scan, sync, validation
 from imagebot.errors import ConfigError, ImagebotError, PermanentError, TemporaryError
 from imagebot.model import flux
+from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
+from imagebot.schedule._apps import AppLoop, Next, touches
 from imagebot.schedule._jobs import Clock, JobBook, Outcome
+from imagebot.schedule._loop import DEFAULT_INTERVAL as DEFAULT_SYNC_INTERVAL
 from imagebot.state import StateStore
 
-__all__ = ["Abandoned", "Listener", "ServeSettings", "Service", "automation_job", "scan_job"]
+__all__ = ["Abandoned", "Listener", "ServeSettings", "Service", "automation_job", "scan_job", "unit_job"]
 
 logger = logging.getLogger("imagebot.schedule")
 
@@ -53,6 +57,30 @@ def scan_job(key: ObjectKey) -> str:
 
 def automation_job(key: ObjectKey) -> str:
     return f"automation:{key}"
+
+
+def unit_job(unit: sync.SyncUnit) -> str:
+    """``app:argocd/web-dev`` or ``kustomization:flux-system/apps``: the unit's sync job."""
+    return f"{'app' if unit.kind == 'Application' else 'kustomization'}:{unit.key}"
+
+
+_UNIT_JOBS = ("app:", "kustomization:")
+
+
+def _followed_branch(ref: flux.GitRef) -> str | None:
+    """The branch a unit follows; None for the default branch (any push may move it); "" for a
+    tag, a semver range or a commit, which no branch push moves."""
+    if ref.commit or ref.tag or ref.semver:
+        return ""
+    if ref.name:
+        return ref.name.removeprefix("refs/heads/") if ref.name.startswith("refs/heads/") else ""
+    return ref.branch
+
+
+def _same_repository(a: str, b: str) -> bool:
+    def plain(url: str) -> str:
+        return url.strip().rstrip("/").removesuffix(".git").lower()
+    return plain(a) == plain(b)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,6 +103,12 @@ class ServeSettings:
     mirrors: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     shard: tuple[int, int] | None = None
     """``(index, count)``: run only this shard's automations (``pipeline.shard_of``)."""
+    kubeconfig: Path | None = None
+    """The cluster the sync loop applies to; None: no sync loop (Applications are not synced)."""
+    context: str | None = None
+    """A kubeconfig context for every unit (default: from each destination)."""
+    sync_options: sync.SyncOptions = dataclasses.field(default_factory=sync.SyncOptions)
+    """How the loop's syncs wait for waves (``wave_timeout``, ``poll``; tests shorten them)."""
 
 
 class Listener(Protocol):
@@ -92,6 +126,9 @@ class Listener(Protocol):
     def config_reloaded(self, ok: bool) -> None: ...
 
     def registry_request(self, host: str, status: int | None, remaining: int | None) -> None: ...
+
+    def app_checked(self, state: AppState, record: SyncRecord | None,
+                    previous_health: str | None) -> None: ...
 
 
 def _fingerprint(path: Path) -> str:
@@ -140,6 +177,14 @@ class Service:
         self._locks_guard = threading.Lock()
         self._reloading = threading.Lock()
         self._seen: dict[ObjectKey, str | None] = {}
+        self._clock: Clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self._units: dict[str, sync.SyncUnit] = {}
+        self.apps: AppLoop | None = None
+        if settings.kubeconfig is not None:
+            self.apps = AppLoop(cfg=lambda: self.cfg, secrets=self._secrets, state_path=settings.state_path,
+                                kubeconfig=settings.kubeconfig, context=settings.context,
+                                workdir=settings.workdir, clock=self._clock,
+                                listeners=lambda: list(self._listeners), sync_options=settings.sync_options)
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(1, settings.workers))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -164,6 +209,8 @@ class Service:
         for automation in loaded.automations.values():
             for spec in pipeline.policies_for(loaded, automation):
                 policy.validate(spec)  # a bad range or regex is a config error too
+        if self.apps is not None:
+            self.sync_units(loaded)  # a dependsOn cycle or a missing source is a config error too
         return loaded
 
     def reload(self) -> bool:
@@ -186,6 +233,8 @@ class Service:
         self.config_error = None
         self._cfg = loaded
         self.book.forgive()  # a human changed something: failed jobs may work now
+        if self.apps is not None:
+            self.apps.forget()
         for listener in self._listeners:
             listener.config_reloaded(True)
         if self._started:
@@ -206,6 +255,15 @@ class Service:
             index, count = self.settings.shard
             chosen = [a for a in chosen if pipeline.shard_of(a.key, count) == index]
         return chosen
+
+    def sync_units(self, cfg: config.Config) -> list[sync.SyncUnit]:
+        """The Applications and Kustomizations the loop syncs (this shard's, when sharded)."""
+        found = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
+                           cfg.git_repositories, list(cfg.application_sets.values()))
+        if self.settings.shard is not None:
+            index, count = self.settings.shard
+            found = [u for u in found if pipeline.shard_of(u.key, count) == index]
+        return found
 
     def repositories(self, cfg: config.Config) -> list[flux.ImageRepository]:
         """The repositories to scan: not suspended, and (when sharded) used by this shard."""
@@ -255,6 +313,8 @@ class Service:
         if self._started and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         finished = self.book.wait_idle(self.settings.grace if grace is None else grace)
+        if self.apps is not None and finished:
+            self.apps.close()
         if not finished:
             logger.warning("stopping with jobs still running: %s", ", ".join(self.book.running()))
         return finished
@@ -268,8 +328,12 @@ class Service:
         for automation in self.automations(cfg):
             interval = automation.interval or DEFAULT_AUTOMATION_INTERVAL
             wanted[automation_job(automation.key)] = (self.run_automation, automation.key, interval)
+        units = {unit_job(u): u for u in self.sync_units(cfg)} if self.apps is not None else {}
+        self._units = units
+        for job_id, unit in units.items():
+            wanted[job_id] = (self.reconcile, unit.key, unit.interval or DEFAULT_SYNC_INTERVAL)
         for job in self._scheduler.get_jobs():
-            if job.id.startswith(("scan:", "automation:")) and job.id not in wanted:
+            if job.id.startswith(("scan:", "automation:", *_UNIT_JOBS)) and job.id not in wanted:
                 job.remove()
                 logger.info("%s: no longer scheduled", job.id)
         now = datetime.datetime.now(datetime.UTC)
@@ -281,7 +345,8 @@ class Service:
                 if isinstance(trigger, IntervalTrigger) and trigger.interval.total_seconds() == seconds:
                     continue
                 existing.remove()
-            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), args=[key], id=job_id,
+            args: list[object] = [job_id] if job_id.startswith(_UNIT_JOBS) else [key]
+            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), args=args, id=job_id,
                                     next_run_time=now)
 
     def interval_of(self, job_id: str) -> datetime.timedelta | None:
@@ -296,7 +361,8 @@ class Service:
         return [j.id for j in self._scheduler.get_jobs()]
 
     def scheduled(self) -> list[str]:
-        return sorted(j.id for j in self._scheduler.get_jobs() if j.id.startswith(("scan:", "automation:")))
+        return sorted(j.id for j in self._scheduler.get_jobs()
+                      if j.id.startswith(("scan:", "automation:", *_UNIT_JOBS)))
 
     def trigger_scan(self, keys: Iterable[ObjectKey]) -> list[ObjectKey]:
         """Scan these repositories soon (after the debounce); triggers already pending coalesce.
@@ -402,6 +468,8 @@ class Service:
                 error = _failure(report)
             except ImagebotError as exc:
                 error = exc
+            if report is not None:
+                self._pushed(automation, report)
             seconds = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
             for listener in self._listeners:
                 listener.automation_ran(key, report, error, seconds)
@@ -409,6 +477,91 @@ class Service:
                 raise error
 
         return self.book.run(automation_job(key), work, force=forced)
+
+    # -- the sync loop ----------------------------------------------------------------------------
+
+    def unit(self, job_id: str) -> sync.SyncUnit | None:
+        return self._units.get(job_id)
+
+    def reconcile(self, job_id: str, *, reason: str = "interval", forced: bool = False) -> Outcome:
+        """The job of one Application or Kustomization: check it, sync it when the rules say so."""
+        follow: list[Next] = []
+
+        def work() -> None:
+            unit = self._units.get(job_id)
+            if unit is None or self.apps is None:
+                return
+            again = self.apps.reconcile(unit, reason=reason)
+            if again is not None:
+                follow.append(again)
+
+        outcome = self.book.run(job_id, work, force=forced)
+        for again in follow:
+            self._check_later(job_id, again.seconds, again.reason)
+        return outcome
+
+    def _check_later(self, job_id: str, seconds: float, reason: str) -> None:
+        """One more check of a unit in ``seconds`` (an earlier one already queued wins)."""
+        if self.book.stopping or not self._started:
+            return
+        when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=max(seconds, 0.0))
+        once = f"{job_id}#{'retry' if reason == 'retry' else 'check'}"
+        existing = self._scheduler.get_job(once)
+        if existing is not None:
+            if existing.next_run_time is not None and existing.next_run_time <= when:
+                return
+            existing.remove()
+        with contextlib.suppress(ConflictingIdError, JobLookupError):  # raced with another trigger
+            self._scheduler.add_job(self.reconcile, DateTrigger(when), args=[job_id], id=once,
+                                    kwargs={"reason": reason, "forced": reason == "retry"})
+
+    def trigger_units(self, job_ids: Iterable[str], *, reason: str) -> list[str]:
+        """Check these units at once (a pushed commit, a Git webhook); pending triggers coalesce."""
+        queued: list[str] = []
+        for job_id in job_ids:
+            if self.book.stopping or not self._started:
+                break
+            try:
+                self._scheduler.add_job(self.reconcile, args=[job_id], id=f"{job_id}#now",
+                                        kwargs={"reason": reason, "forced": True})
+            except ConflictingIdError:
+                continue  # one is queued and has not started: it will see this commit too
+            queued.append(job_id)
+        return queued
+
+    def units_for_push(self, url: str, branch: str | None, paths: Iterable[str] | None) -> list[str]:
+        """The unit jobs a push to ``url`` touches: same repository, the branch they follow
+        (``None``: any), and — when the changed ``paths`` are known — their source path."""
+        changed = None if paths is None else list(paths)
+        found = []
+        for job_id, unit in sorted(self._units.items()):
+            if not _same_repository(unit.repo_url, url):
+                continue
+            followed = _followed_branch(unit.ref)
+            if branch is not None and followed is not None and followed != branch:
+                continue  # another branch (or a tag, a pinned commit: "" follows no branch)
+            if changed is not None and not touches(unit.path, changed):
+                continue
+            found.append(job_id)
+        return found
+
+    def _pushed(self, automation: flux.ImageUpdateAutomation, report: pipeline.RunReport) -> None:
+        """Hand what an automation pushed to the sync loop: the units whose path it touched."""
+        if self.apps is None:
+            return
+        repository = self.cfg.git_repositories.get(automation.source)
+        if repository is None:
+            return
+        for run in report.automations:
+            if run.revision is None or not run.changes.files:
+                continue
+            branch = run.revision.branch
+            paths = [f.path for f in run.changes.files]
+            jobs = [j for j in self.units_for_push(repository.url, branch, paths)
+                    if not run.pull_requests or self._units[j].ref.branch == branch]
+            if jobs:
+                logger.info("%s pushed %s: syncing %s", automation.key, run.revision, ", ".join(jobs))
+                self.trigger_units(jobs, reason="push")
 
     def _finished(self, job: str, outcome: Outcome, seconds: float, error: BaseException | None) -> None:
         for listener in self._listeners:

@@ -326,12 +326,13 @@ def status(render: Render, revision: str, cluster: KubernetesCluster) -> UnitSta
     inventory = _inventory.read(cluster, unit)
     why: list[str] = []
     out_of_sync = False
+    drifted = False  # something other than pruning
     resources = []
     for manifest in render.manifests:
         ref = manifest.ref
         live = cluster.get(ref)
         if live is None:
-            out_of_sync = True
+            out_of_sync = drifted = True
             why.append(f"{ref}: missing")
             resources.append(_health.missing(kind=ref.kind, name=ref.name, namespace=ref.namespace,
                                              group=ref.group))
@@ -343,7 +344,7 @@ def status(render: Render, revision: str, cluster: KubernetesCluster) -> UnitSta
             why.append(f"{ref}: {exc}")
             continue
         if _diff.normalise(predicted, ref, unit.ignore, live=live) != _diff.normalise(live, ref, unit.ignore):
-            out_of_sync = True
+            out_of_sync = drifted = True
             why.append(f"{ref}: differs from Git")
     desired = {m.ref.key for m in render.manifests}
     for ref in inventory.entries:
@@ -356,4 +357,5 @@ def status(render: Render, revision: str, cluster: KubernetesCluster) -> UnitSta
     if summary.why:
         why.append(summary.why)
     return UnitStatus(unit=unit.name, revision=revision, sync="OutOfSync" if out_of_sync else "Synced",
-                      health=str(summary.status), why=tuple(why), synced_revision=inventory.revision)
+                      health=str(summary.status), why=tuple(why), synced_revision=inventory.revision,
+                      pruning_only=out_of_sync and not drifted)

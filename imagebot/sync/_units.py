@@ -53,6 +53,10 @@ class SyncUnit:
     health_checks: tuple[flux.HealthCheckRef, ...] = ()
     wait: bool = False
     timeout: datetime.timedelta | None = None
+    interval: datetime.timedelta | None = None
+    """How often ``imagebot serve`` reconciles it (Flux ``spec.interval``; None: the loop's default)."""
+    history_limit: int = 10
+    """Sync history entries kept (Argo CD ``revisionHistoryLimit``; Flux keeps 5)."""
 
     @property
     def name(self) -> str:
@@ -111,6 +115,7 @@ def _from_application(app: argo.Application) -> SyncUnit:
         options=policy.options,
         retry=policy.retry,
         ignore=app.ignore_differences,
+        history_limit=app.revision_history_limit,
     )
 
 
@@ -140,6 +145,8 @@ def _from_kustomization(
         health_checks=ks.health_checks,
         wait=ks.wait,
         timeout=ks.timeout,
+        interval=ks.interval,
+        history_limit=5,
     )
 
 

@@ -1,0 +1,313 @@
+"""``imagebot serve``'s sync loop on the Kubernetes API emulator and a real Git repository, with
+APScheduler paused and an injected clock (nothing sleeps; jobs are called as the scheduler would):
+
+* every Application is scheduled at its interval (3 min by default, Flux ``spec.interval``);
+* a pushed commit touching a unit's path queues it at once, another path does not;
+* the first check syncs and records history; ``revisionHistoryLimit`` bounds it;
+* drift is healed with ``selfHeal`` (with the self-heal backoff) and reported OutOfSync without;
+* a failing sync is retried with capped exponential backoff, then left alone;
+* a job never overlaps itself; one failing Application does not stop the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imagebot import sync
+from imagebot.model.changes import ChangeSet, FieldChange, FileChange
+from imagebot.model.cluster import AppState, SyncRecord
+from imagebot.model.ids import ObjectKey
+from imagebot.model.revisions import PullRequestRef, Revision
+from imagebot.pipeline import AutomationReport, RunReport
+from imagebot.schedule import ServeSettings, Service
+from imagebot.state import StateStore
+from testing.gitrepos import git, git_env, write_files
+from testing.kubeapi import KubeEmulator
+
+MERGE = "application/merge-patch+json"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+    def __call__(self) -> datetime.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += datetime.timedelta(seconds=seconds)
+
+
+def settings(name: str, value: str = "1") -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{value: '{value}'}}\n"
+
+
+def application(name: str, path: str, repo: Path, *, self_heal: bool = True, extra: str = "") -> str:
+    return f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: {name}, namespace: argocd}}
+spec:
+  source: {{repoURL: '{repo}', targetRevision: main, path: {path}}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {name}}}
+  syncPolicy:
+    automated: {{prune: true, selfHeal: {str(self_heal).lower()}}}
+    syncOptions: [CreateNamespace=true]
+{extra}---
+"""
+
+
+@dataclasses.dataclass
+class Fleet:
+    repo: Path
+    env: dict[str, str]
+    policies: Path
+
+    def commit(self, files: dict[str, str]) -> str:
+        write_files(self.repo, files)
+        git("add", "-A", cwd=self.repo, env=self.env)
+        git("commit", "-q", "-m", "change", cwd=self.repo, env=self.env)
+        return git("rev-parse", "HEAD", cwd=self.repo, env=self.env).strip()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Fleet:
+    repo = tmp_path / "fleet"
+    repo.mkdir()
+    env = git_env(tmp_path / "home")
+    git("init", "-q", "-b", "main", cwd=repo, env=env)
+    found = Fleet(repo, env, tmp_path / "policies")
+    found.commit({"apps/dev/settings.yaml": settings("settings"), "apps/prod/settings.yaml": settings("settings")})
+    write_files(found.policies, {"apps.yaml": (
+        application("dev", "apps/dev", repo, extra="  revisionHistoryLimit: 2\n")
+        + application("prod", "apps/prod", repo, self_heal=False)
+        + application("broken", "apps/missing", repo))})
+    return found
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[KubeEmulator]:
+    (tmp_path / "kube").mkdir()
+    with KubeEmulator(tmp_path / "kube") as api:
+        yield api
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(fleet: Fleet, emulator: KubeEmulator, clock: Clock, tmp_path: Path) -> Iterator[Service]:
+    service = Service(ServeSettings(
+        config_path=fleet.policies, state_path=tmp_path / "state.db", watch=0, grace=1,
+        workdir=tmp_path / "work", kubeconfig=emulator.kubeconfig,
+        sync_options=sync.SyncOptions(poll=0.0, sleep=lambda seconds: None),
+    ), clock=clock)
+    service.start(paused=True)
+    yield service
+    service.stop(0)
+
+
+def value(emulator: KubeEmulator, namespace: str) -> str:
+    return str(emulator.get(f"/api/v1/namespaces/{namespace}/configmaps/settings")["data"]["value"])
+
+
+def drift(emulator: KubeEmulator, namespace: str) -> None:
+    emulator.request("PATCH", f"/api/v1/namespaces/{namespace}/configmaps/settings",
+                     {"data": {"value": "edited"}}, content_type=MERGE, manager="kubectl-edit")
+
+
+def stored(service: Service, unit: str) -> tuple[AppState | None, tuple[SyncRecord, ...]]:
+    with StateStore(service.settings.state_path) as store:
+        return store.app(unit), store.history(unit)
+
+
+def test_every_application_is_scheduled_at_its_interval(service: Service, fleet: Fleet) -> None:
+    assert service.scheduled() == ["app:argocd/broken", "app:argocd/dev", "app:argocd/prod"]
+    assert service.interval_of("app:argocd/dev") == datetime.timedelta(minutes=3)
+    write_files(fleet.policies, {"flux.yaml": f"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: fleet, namespace: flux-system}}
+spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps, namespace: flux-system}}
+spec: {{interval: 7m, path: apps/dev, prune: true, sourceRef: {{kind: GitRepository, name: fleet}}}}
+"""})
+    assert service.reload()
+    assert service.interval_of("kustomization:flux-system/apps") == datetime.timedelta(minutes=7)
+
+
+def test_the_first_check_syncs_and_records_the_result(service: Service, emulator: KubeEmulator,
+                                                       fleet: Fleet) -> None:
+    head = git("rev-parse", "HEAD", cwd=fleet.repo, env=fleet.env).strip()
+
+    assert service.reconcile("app:argocd/dev") == "ok"
+
+    assert value(emulator, "dev") == "1"
+    state, history = stored(service, "argocd/dev")
+    assert state is not None and (state.sync, state.health, state.last_result) == ("Synced", "Healthy", "Succeeded")
+    assert state.ready_at(head) and state.ready_at(head[:7]) and not state.ready_at("0" * 40)
+    assert [(r.revision, r.result, r.changed, r.trigger) for r in history] == [
+        (head, "Succeeded", 2, "new revision")]  # the namespace and the ConfigMap
+
+
+def test_drift_is_healed_with_self_heal_and_its_backoff(service: Service, emulator: KubeEmulator,
+                                                        clock: Clock) -> None:
+    service.reconcile("app:argocd/dev")
+    drift(emulator, "dev")
+    clock.advance(60)
+
+    service.reconcile("app:argocd/dev")  # the first heal is immediate
+    assert value(emulator, "dev") == "1"
+
+    drift(emulator, "dev")
+    clock.advance(1)
+    service.reconcile("app:argocd/dev")  # the second waits 2 s after the first ended
+    assert value(emulator, "dev") == "edited"
+    state, _ = stored(service, "argocd/dev")
+    assert state is not None and state.sync == "OutOfSync"
+    check = service._scheduler.get_job("app:argocd/dev#check")
+    assert check is not None  # looked at again when the backoff ends
+
+    clock.advance(1)
+    service.reconcile("app:argocd/dev", reason="self-heal")
+    assert value(emulator, "dev") == "1"
+    _, history = stored(service, "argocd/dev")
+    assert [r.trigger for r in history] == ["self-heal", "self-heal"]  # bounded by revisionHistoryLimit: 2
+    assert service.apps is not None and service.apps.track("argocd/dev").self_heals == 2
+
+
+def test_drift_without_self_heal_is_reported_out_of_sync(service: Service, emulator: KubeEmulator) -> None:
+    service.reconcile("app:argocd/prod")
+    drift(emulator, "prod")
+
+    service.reconcile("app:argocd/prod")
+
+    assert value(emulator, "prod") == "edited"
+    state, history = stored(service, "argocd/prod")
+    assert state is not None and state.sync == "OutOfSync" and state.last_result == "Succeeded"
+    assert any("differs from Git" in why for why in state.why)
+    assert len(history) == 1
+
+
+def test_a_new_commit_is_synced_and_history_keeps_revision_history_limit(
+    service: Service, emulator: KubeEmulator, fleet: Fleet,
+) -> None:
+    revisions = []
+    for n in range(3):
+        revisions.append(fleet.commit({"apps/dev/settings.yaml": settings("settings", str(10 + n))}))
+        service.reconcile("app:argocd/dev")
+        assert value(emulator, "dev") == str(10 + n)
+    _, history = stored(service, "argocd/dev")
+    assert [r.revision for r in history] == revisions[1:]
+
+
+def test_a_failing_sync_is_retried_with_capped_exponential_backoff(
+    service: Service, emulator: KubeEmulator, clock: Clock,
+) -> None:
+    emulator.fail("PATCH", "configmaps/settings", 500, times=3)
+    waits = []
+    for _ in range(4):
+        service.reconcile("app:argocd/dev", reason="retry")
+        job = service._scheduler.get_job("app:argocd/dev#retry")
+        if job is not None:
+            waits.append(round((job.next_run_time - datetime.datetime.now(datetime.UTC)).total_seconds()))
+            job.remove()
+    assert waits == [5, 10, 20]  # 5 s, ×2, …; the fourth try succeeded
+    assert value(emulator, "dev") == "1"
+    _, history = stored(service, "argocd/dev")
+    assert [r.result for r in history] == ["Failed", "Succeeded"]  # the limit keeps two
+
+
+def test_retries_end_at_the_limit_and_the_revision_is_not_synced_again(
+    service: Service, emulator: KubeEmulator,
+) -> None:
+    emulator.fail("PATCH", "configmaps/settings", 500, times=100)
+    for _ in range(7):
+        service.reconcile("app:argocd/dev", reason="retry")
+    assert service.apps is not None and service.apps.track("argocd/dev").retries == 5
+    assert service._scheduler.get_job("app:argocd/dev#retry") is not None
+    service._scheduler.remove_job("app:argocd/dev#retry")
+    service.reconcile("app:argocd/dev", reason="retry")  # the sixth try was the last
+    assert service._scheduler.get_job("app:argocd/dev#retry") is None
+    service.reconcile("app:argocd/dev")  # an interval check does not sync a failed revision again
+    state, _ = stored(service, "argocd/dev")
+    assert state is not None and state.last_result == "Failed" and state.sync == "OutOfSync"
+
+
+def test_a_job_never_overlaps_itself(service: Service) -> None:
+    seen: list[str] = []
+
+    class Reentrant:
+        def __getattr__(self, name: str) -> object:
+            return lambda *args: None
+
+        def app_checked(self, state: AppState, record: SyncRecord | None, previous: str | None) -> None:
+            if not seen:  # two triggers while the first run is still running
+                seen.append(service.reconcile("app:argocd/dev"))
+                seen.append(service.reconcile("app:argocd/dev", reason="push", forced=True))
+
+    service.add_listener(Reentrant())  # type: ignore[arg-type]
+    assert service.reconcile("app:argocd/dev") == "ok"
+    assert seen == ["busy", "busy"]  # triggers while it ran coalesced into one more run
+    assert service.book.state("app:argocd/dev").runs == 2
+
+
+def test_one_failing_application_does_not_stop_the_others(service: Service, emulator: KubeEmulator) -> None:
+    assert service.reconcile("app:argocd/broken") == "failed"
+    assert service.reconcile("app:argocd/prod") == "ok"
+    assert value(emulator, "prod") == "1"
+    state, _ = stored(service, "argocd/broken")
+    assert state is not None and state.sync == "Unknown" and "apps/missing" in state.why[0]
+
+
+def _report(paths: list[str], *, branch: str = "main", pull_request: bool = False) -> RunReport:
+    key = ObjectKey("flux-system", "fleet")
+    change = FieldChange(1, "flux-system:web", ObjectKey("flux-system", "web"), "1.0.0", "1.1.0")
+    run = AutomationReport(
+        automation=key, evaluations=(), current={},
+        changes=ChangeSet(files=tuple(FileChange(p, (change,)) for p in paths)),
+        revision=Revision(branch, "f" * 40),
+        pull_requests=(PullRequestRef(1, "https://github.example/pr/1", created=True),) if pull_request else ())
+    return RunReport(automations=(run,), failures=())
+
+
+def test_a_pushed_commit_queues_the_units_whose_path_it_touched_at_once(service: Service, fleet: Fleet) -> None:
+    write_files(fleet.policies, {"automation.yaml": f"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: fleet, namespace: flux-system}}
+spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: fleet, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: fleet}}
+  git: {{commit: {{author: {{name: bot, email: bot@example.com}}}}, push: {{branch: main}}}}
+  update: {{path: ./apps}}
+"""})
+    assert service.reload()
+    automation = service.cfg.automations[ObjectKey("flux-system", "fleet")]
+
+    def queued() -> list[str]:
+        return sorted(j.id for j in service._scheduler.get_jobs() if j.id.endswith("#now"))
+
+    service._pushed(automation, _report(["apps/dev/settings.yaml"], branch="imagebot/web", pull_request=True))
+    assert queued() == []  # a pull request branch is not what the Applications follow
+    service._pushed(automation, _report(["apps/dev/settings.yaml"]))
+    assert queued() == ["app:argocd/dev#now"]  # not prod: another path
+    service._pushed(automation, _report(["apps/dev/settings.yaml", "apps/prod/settings.yaml"]))
+    assert queued() == ["app:argocd/dev#now", "app:argocd/prod#now"]
+    assert service.units_for_push(str(fleet.repo) + ".git", "feature", None) == []
+    assert service.units_for_push(str(fleet.repo), "main", None) == [
+        "app:argocd/broken", "app:argocd/dev", "app:argocd/prod"]
