@@ -23,7 +23,7 @@ from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.pipeline._automation import AutomationOptions, AutomationReport, run_automation
 from imagebot.pipeline._digests import DigestPolicy, Refresh
-from imagebot.pipeline._scans import record_automation, record_scans, scan_for
+from imagebot.pipeline._scans import record_automation, record_scans, repositories_for, scan_for
 from imagebot.pipeline._select import policies_for
 from imagebot.pipeline._workspace import open_workspace
 from imagebot.state import StateStore
@@ -110,43 +110,45 @@ def run(
     keychain = config.Keychain(secrets)
     now = options.now or datetime.datetime.now(datetime.UTC)
     # the scan lists tags; digests are looked up for the few tags the policies select (issue 9:
-    # a first run used to HEAD every tag of every repository and time out)
-    scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
-                     options=scan.ScanOptions(digests="all" if options.digests == "all" else "none",
-                                              observe=options.observe))
-    failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
-    record_scans(state, scans.values(), now=now)
+    # a first run used to HEAD every tag of every repository and time out), over the scan's own
+    # client: its connections, pings and tokens serve the look-ups too
+    active = repositories_for(cfg, automations)
+    with scan.Session(active, credentials=keychain.lookup, settings=cfg.registries,
+                      tls=secrets.tls_for(active), observe=options.observe) as registry:
+        scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
+                         options=scan.ScanOptions(digests="all" if options.digests == "all" else "none"),
+                         registry=registry)
+        failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
+        record_scans(state, scans.values(), now=now)
 
-    def refresh(
-        wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
-    ) -> dict[ObjectKey, TagFacts]:
-        tls = secrets.tls_for(r for r, _ in wanted)
-        fresh = scan.refresh(wanted, credentials=keychain.lookup, settings=cfg.registries, tls=tls,
-                             sources=sources)
-        state.record_many(
-            {r.image.canonical: ((), fresh[r.key].digests) for r, _ in wanted if r.key in fresh}, now=now
-        )
-        return fresh
+        def refresh(
+            wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
+        ) -> dict[ObjectKey, TagFacts]:
+            fresh = registry.refresh(wanted, sources=sources)
+            state.record_many(
+                {r.image.canonical: ((), fresh[r.key].digests) for r, _ in wanted if r.key in fresh}, now=now
+            )
+            return fresh
 
-    reports: list[AutomationReport] = []
-    errors: list[ImagebotError] = []
-    documents = setters.Documents()  # each marked file is parsed once per run, whoever reads it
-    for automation in automations:
-        try:
-            report = _run_one(automation, cfg, scans, secrets, options, now=now,
-                              refresh=refresh if options.digests != "none" else None, documents=documents)
-        except ConfigError:
-            raise
-        except ImagebotError as exc:
-            failures.append(Failure("automation", automation.key, str(exc)))
-            errors.append(exc)
+        reports: list[AutomationReport] = []
+        errors: list[ImagebotError] = []
+        documents = setters.Documents()  # each marked file is parsed once per run, whoever reads it
+        for automation in automations:
+            try:
+                report = _run_one(automation, cfg, scans, secrets, options, now=now,
+                                  refresh=refresh if options.digests != "none" else None, documents=documents)
+            except ConfigError:
+                raise
+            except ImagebotError as exc:
+                failures.append(Failure("automation", automation.key, str(exc)))
+                errors.append(exc)
+                if not options.dry_run:
+                    record_automation(state, cfg, automation, None, scans, error=str(exc), now=now)
+                continue
+            reports.append(report)
             if not options.dry_run:
-                record_automation(state, cfg, automation, None, scans, error=str(exc), now=now)
-            continue
-        reports.append(report)
-        if not options.dry_run:
-            problems = "; ".join(str(p) for p in report.changes.errors) or None
-            record_automation(state, cfg, automation, report, scans, error=problems, now=now)
+                problems = "; ".join(str(p) for p in report.changes.errors) or None
+                record_automation(state, cfg, automation, report, scans, error=problems, now=now)
     return RunReport(tuple(reports), tuple(failures), scans, tuple(errors))
 
 

@@ -17,9 +17,21 @@ from imagebot.pipeline._automation import AutomationReport
 from imagebot.pipeline._select import policies_for
 from imagebot.state import StateStore
 
-__all__ = ["record_automation", "record_scans", "scan_for", "scan_repositories"]
+__all__ = ["record_automation", "record_scans", "repositories_for", "scan_for", "scan_repositories"]
 
 logger = logging.getLogger("imagebot.pipeline")
+
+
+def repositories_for(
+    cfg: config.Config, automations: Iterable[flux.ImageUpdateAutomation],
+) -> list[flux.ImageRepository]:
+    """The ImageRepositories the automations' policies use that are not suspended, once each."""
+    wanted = {p.repository for a in automations for p in policies_for(cfg, a)}
+    repositories = [cfg.image_repositories[key] for key in sorted(wanted)]
+    for repo in repositories:
+        if repo.suspend:
+            logger.info("ImageRepository %s is suspended; using the state store only", repo.key)
+    return [r for r in repositories if not r.suspend]
 
 
 def scan_for(
@@ -30,17 +42,16 @@ def scan_for(
     secrets: config.SecretStore,
     state: StateStore | None,
     options: scan.ScanOptions,
+    registry: scan.Session | None = None,
 ) -> dict[ObjectKey, ScanResult]:
-    """Scan every ImageRepository the automations' policies use, once each."""
-    wanted = {p.repository for a in automations for p in policies_for(cfg, a)}
-    repositories = [cfg.image_repositories[key] for key in sorted(wanted)]
-    for repo in repositories:
-        if repo.suspend:
-            logger.info("ImageRepository %s is suspended; using the state store only", repo.key)
-    active = [r for r in repositories if not r.suspend]
-    tls = secrets.tls_for(active)
-    results = scan.scan_all(active, credentials=keychain.lookup, settings=cfg.registries,
-                            state=state, options=options, tls=tls)
+    """Scan every ImageRepository the automations' policies use, once each (on ``registry``, a
+    session the caller keeps open for the digest look-ups that follow, when given)."""
+    active = repositories_for(cfg, automations)
+    if registry is not None:
+        results = registry.scan_all(active, state=state, options=options)
+    else:
+        results = scan.scan_all(active, credentials=keychain.lookup, settings=cfg.registries,
+                                state=state, options=options, tls=secrets.tls_for(active))
     return {result.key: result for result in results}
 
 
