@@ -44,3 +44,52 @@ def test_they_are_imported_when_used() -> None:
         "_message.render_template('{{ 1 }}', {}, what='t')"
     )
     assert {"github", "jinja2"} <= loaded
+
+
+START_UP = (
+    "httpx", "httpcore", "h2", "ruamel", "pygit2", "pathspec", "re2", "semver", "apscheduler", "prometheus_client",
+    "sqlite3", "yaml", "kubernetes", "github", "requests", "jinja2", "click", "rich",
+)
+"""Third-party (and the heavier stdlib) libraries a command's --help or --version never needs."""
+NOT_AT_START_UP = ("imagebot.pipeline", "imagebot.scan", "imagebot.setters", "imagebot.git", "imagebot.state",
+                   "imagebot.config._loader", "imagebot.validation", "imagebot.policy", "dataclasses")
+
+
+def _modules_after_cli(argv: list[str]) -> set[str]:
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from imagebot import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        cli.main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["plan", "--help"], id="plan-help"),
+        pytest.param(["run", "--help"], id="run-help"),
+        pytest.param(["scan", "--help"], id="scan-help"),
+        pytest.param(["--version"], id="version"),
+        pytest.param(["--help"], id="help"),
+    ],
+)
+def test_start_up_imports_no_library_and_no_stage(argv: list[str]) -> None:
+    # issue 9: `imagebot plan` should start within 0.2 s of bare Python; the libraries and stages
+    # a run needs are imported when it starts, not to parse its command line
+    loaded = _modules_after_cli(argv)
+    assert {name.split(".")[0] for name in loaded}.isdisjoint(START_UP)
+    assert loaded.isdisjoint(NOT_AT_START_UP)
+
+
+def test_the_configuration_package_imports_its_modules_when_used() -> None:
+    loaded = _modules_after_cli(["plan", "--help"])
+    assert "imagebot.config._secrets" in loaded  # DEFAULT_SECRETS_DIR, a default shown in the help
+    probe = "from imagebot import config\nconfig.load\nconfig.Config"
+    assert "ruamel" in _loaded_after(probe)

@@ -29,13 +29,17 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from imagebot import config, pipeline, state
+from imagebot import config
 from imagebot.commands.scan import add_config_options, load_settings, state_path
 from imagebot.commands.shard import add_shard_option, shard_from
 from imagebot.errors import ConfigError
-from imagebot.model import flux
-from imagebot.model.selections import Evaluation
+
+if TYPE_CHECKING:  # the pipeline (httpx, pygit2, ruamel.yaml, ...) is imported when a run starts
+    from imagebot import pipeline
+    from imagebot.model import flux
+    from imagebot.model.selections import Evaluation
 
 logger = logging.getLogger("imagebot.run")
 
@@ -97,6 +101,8 @@ def _selected(cfg: config.Config, names: Sequence[str]) -> list[flux.ImageUpdate
 
 def options_from(args: argparse.Namespace, *, dry_run: bool) -> pipeline.RunOptions:
     """The run options the command line asks for (``run`` and ``plan`` share them)."""
+    from imagebot import pipeline
+
     return pipeline.RunOptions(
         dry_run=dry_run, push=getattr(args, "push", True), pull_request=getattr(args, "pr", False),
         repo=args.repo, workdir=args.workdir, digests="selected" if args.digests == "new" else args.digests,
@@ -107,6 +113,8 @@ def execute(
     args: argparse.Namespace, *, dry_run: bool
 ) -> tuple[list[pipeline.AutomationReport], list[pipeline.Failure]]:
     """Load the configuration and run the pipeline once; failures are collected, not raised."""
+    from imagebot import pipeline, state
+
     cfg = load_settings(args)
     automations = _selected(cfg, args.automation)
     if not automations:

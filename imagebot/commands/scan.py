@@ -16,19 +16,20 @@ examples:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from imagebot import config, policy, scan, state, validation
+from imagebot import config
 from imagebot.errors import ConfigError
-from imagebot.model import flux
-from imagebot.model.ids import ObjectKey, Tag
-from imagebot.model.images import TagList
-from imagebot.model.scans import ScanResult
+
+if TYPE_CHECKING:  # imported when a command runs, not to build its --help (tests/test_imports.py)
+    from imagebot.model.ids import Tag
+    from imagebot.model.images import TagList
+    from imagebot.model.scans import ScanResult
 
 logger = logging.getLogger("imagebot.commands")
 
@@ -85,6 +86,8 @@ def _mirrors(values: list[str]) -> dict[str, tuple[str, ...]]:
 def state_path(args: argparse.Namespace) -> Path:
     """--state, or the state store in imagebot's home (created; a clear error when unwritable);
     with --reset-state the existing file is first moved aside."""
+    from imagebot import state
+
     path: Path = args.state if args.state is not None else config.home() / "state.db"
     if getattr(args, "reset_state", False):
         backup = state.reset(path)
@@ -94,6 +97,10 @@ def state_path(args: argparse.Namespace) -> Path:
 
 
 def load_settings(args: argparse.Namespace) -> config.Config:
+    import dataclasses
+
+    from imagebot import validation
+
     loaded = validation.load(args.config)
     extra = _mirrors(args.mirror)
     if extra:
@@ -102,13 +109,18 @@ def load_settings(args: argparse.Namespace) -> config.Config:
     return loaded
 
 
-_ANY_VERSION = flux.SemverChoice(">=0.0.0-0")
+_ANY_VERSION = ">=0.0.0-0"
 _NEWEST = 5
 
 
 def newest(tags: TagList) -> list[Tag]:
     """The newest tags to show: by semver (prereleases included), then by when first seen."""
-    spec = flux.ImagePolicy(key=ObjectKey("", "scan"), repository=ObjectKey("", ""), choice=_ANY_VERSION)
+    from imagebot import policy
+    from imagebot.model import flux
+    from imagebot.model.ids import ObjectKey
+
+    spec = flux.ImagePolicy(key=ObjectKey("", "scan"), repository=ObjectKey("", ""),
+                            choice=flux.SemverChoice(_ANY_VERSION))
     top = policy.evaluate(tags, spec, now=tags.scanned_at, current=None, current_digest=None).trace.top
     shown = [candidate.tag for candidate in top][:_NEWEST]
     rest = sorted((t for t in tags.tags if t not in shown), key=_natural, reverse=True)
@@ -134,6 +146,8 @@ def _summary(result: ScanResult) -> str:
 
 
 def _as_json(result: ScanResult, *, created: bool) -> dict[str, object]:
+    import dataclasses
+
     tags = result.tags
     entry: dict[str, object] = {
         "name": str(result.key),
@@ -149,6 +163,8 @@ def _as_json(result: ScanResult, *, created: bool) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imagebot import scan, state
+
     loaded = load_settings(args)
     secrets = config.SecretStore(args.secrets_dir)
     keychain = config.Keychain(secrets)

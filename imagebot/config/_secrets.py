@@ -12,11 +12,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagebot.errors import ConfigError
-from imagebot.model.flux import ImageRepository
-from imagebot.model.ids import ObjectKey
-from imagebot.model.registries import TLSMaterial
+
+if TYPE_CHECKING:  # the CLI reads DEFAULT_SECRETS_DIR for its --help; the models come with use
+    from imagebot.model.flux import ImageRepository
+    from imagebot.model.ids import ObjectKey
+    from imagebot.model.registries import TLSMaterial
 
 __all__ = ["DEFAULT_SECRETS_DIR", "SecretStore", "secret_env_name"]
 
@@ -72,4 +75,6 @@ class SecretStore:
             )
         if (cert is None) != (key is None):
             raise ConfigError(f"secret {name!r} needs both tls.crt and tls.key for a client certificate")
+        from imagebot.model.registries import TLSMaterial
+
         return TLSMaterial(ca_pem=ca, cert_pem=cert, key_pem=key)
