@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import datetime
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from imagebot.errors import ConfigError
 from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import Digest, ObjectKey, Tag
-from imagebot.model.scans import TagRecord
+from imagebot.model.scans import Lease, SharedListing, TagRecord
 from imagebot.model.status import AutomationStatus, PolicyStatus, RepositoryStatus, Status
 
 __all__ = ["StateStore", "TagRecord"]
@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS policy_status (
     reason       TEXT NOT NULL,
     held_back    TEXT NOT NULL,
     error        TEXT
+);
+CREATE TABLE IF NOT EXISTS listings (
+    key          TEXT PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    scanned_at   TEXT,
+    tags         TEXT,
+    endpoint     TEXT,
+    owner        TEXT,
+    lease_until  TEXT
 );
 CREATE TABLE IF NOT EXISTS automation_status (
     key               TEXT PRIMARY KEY,
@@ -218,6 +227,61 @@ class StateStore:
             )
         return records
 
+    # -- listings shared by shards (`--shard`, one state file) -------------------------------------
+
+    def claim_listing(
+        self, key: ObjectKey, fingerprint: str, *, owner: str, now: datetime.datetime,
+        fresh_for: datetime.timedelta, lease_for: datetime.timedelta, alive: Callable[[str], bool],
+    ) -> SharedListing | Lease | None:
+        """The listing another shard recorded for ``key`` less than ``fresh_for`` ago (reuse it), or
+        the live claim of the shard listing it now (wait, then ask again), or ``None``: the claim
+        is the caller's now, for ``lease_for`` — list the repository, then :meth:`store_listing`
+        (or :meth:`release_listing` when the listing failed).
+
+        A claim whose owner ``alive(owner)`` says is gone (a killed process) counts as expired.
+        ``fingerprint`` stands for what shapes a listing (image, exclusions, mirrors): a listing
+        made for another spec is never reused.
+        """
+        with self._transaction(immediate=True):  # one claimer at a time across processes
+            row = self._db.execute(
+                "SELECT fingerprint, scanned_at, tags, endpoint, owner, lease_until FROM listings "
+                "WHERE key = ?", (str(key),),
+            ).fetchone()
+            if row is not None:
+                spec, scanned, tags, endpoint, holder, until = row
+                when = _time(scanned)
+                if spec == fingerprint and when is not None and tags is not None and now - when < fresh_for:
+                    return SharedListing(tuple(Tag(t) for t in tags.split("\n") if t), when, endpoint or "")
+                lease = _time(until)
+                if holder and holder != owner and lease is not None and lease > now and alive(holder):
+                    return Lease(holder, lease)
+            self._db.execute(
+                "INSERT INTO listings (key, fingerprint, owner, lease_until) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until",
+                (str(key), fingerprint, owner, (now + lease_for).isoformat()),
+            )
+        return None
+
+    def store_listing(self, key: ObjectKey, fingerprint: str, listing: SharedListing, *, owner: str) -> None:
+        """Record what the claim's owner listed (and drop the claim): other shards reuse it."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO listings VALUES (?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT(key) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, scanned_at = excluded.scanned_at, tags = excluded.tags, "
+                "endpoint = excluded.endpoint, owner = NULL, lease_until = NULL "
+                "WHERE owner IS NULL OR owner = ?",
+                (str(key), fingerprint, listing.scanned_at.isoformat(), "\n".join(listing.tags),
+                 listing.endpoint, owner),
+            )
+
+    def release_listing(self, key: ObjectKey, *, owner: str) -> None:
+        """Drop the caller's claim without a listing (the scan failed): the next shard lists."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE listings SET owner = NULL, lease_until = NULL WHERE key = ? AND owner = ?",
+                (str(key), owner),
+            )
+
     # -- what `imagebot status` shows ------------------------------------------------------------
 
     def record_repositories(self, statuses: Iterable[RepositoryStatus]) -> None:
@@ -342,8 +406,9 @@ class StateStore:
         )
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN")
+    def _transaction(self, *, immediate: bool = False) -> Iterator[None]:
+        # IMMEDIATE takes the write lock at once: a read-then-write cannot race another process
+        self._db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield
         except BaseException:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from imagebot.errors import ConfigError
-from imagebot.model.ids import Digest, Tag
+from imagebot.model.ids import Digest, ObjectKey, Tag
+from imagebot.model.scans import Lease, SharedListing
 from imagebot.state import StateStore, TagRecord
 
 T0 = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
@@ -186,3 +187,58 @@ def test_a_check_without_a_sync_keeps_the_last_sync_result(store: StateStore) ->
     assert state is not None
     assert (state.sync, state.health, state.checked_at) == ("OutOfSync", "Healthy", T1)
     assert (state.last_result, state.last_synced_at, state.last_error) == ("Failed", T0, "boom")
+
+
+# listings shared by shards (issue 11): claim, wait on a live claim, reuse a fresh listing
+
+
+KEY = ObjectKey("flux-system", "app")
+FIVE_MINUTES = datetime.timedelta(minutes=5)
+
+
+def _claim(store: StateStore, owner: str, now: datetime.datetime, *, fingerprint: str = "f1",
+           alive: bool = True) -> object:
+    return store.claim_listing(KEY, fingerprint, owner=owner, now=now, fresh_for=FIVE_MINUTES,
+                               lease_for=datetime.timedelta(minutes=1), alive=lambda _: alive)
+
+
+def test_the_first_shard_claims_the_next_waits_then_reuses(store: StateStore) -> None:
+    assert _claim(store, "a", T0) is None  # a lists
+    lease = _claim(store, "b", T0 + datetime.timedelta(seconds=1))
+    assert isinstance(lease, Lease) and lease.owner == "a"
+    store.store_listing(KEY, "f1", SharedListing((Tag("v2"), Tag("v1")), T0, "http://r"), owner="a")
+    reused = _claim(store, "b", T0 + datetime.timedelta(seconds=2))
+    assert reused == SharedListing((Tag("v2"), Tag("v1")), T0, "http://r")
+
+
+def test_a_listing_older_than_the_interval_is_listed_again(store: StateStore) -> None:
+    assert _claim(store, "a", T0) is None
+    store.store_listing(KEY, "f1", SharedListing((Tag("v1"),), T0), owner="a")
+    assert _claim(store, "b", T0 + FIVE_MINUTES) is None  # b lists now; a waits for b
+    assert isinstance(_claim(store, "a", T0 + FIVE_MINUTES), Lease)
+
+
+def test_a_listing_for_another_spec_is_not_reused(store: StateStore) -> None:
+    assert _claim(store, "a", T0) is None
+    store.store_listing(KEY, "f1", SharedListing((Tag("v1"),), T0), owner="a")
+    assert _claim(store, "b", T0, fingerprint="f2") is None
+
+
+def test_an_expired_or_dead_claim_is_taken_over(store: StateStore) -> None:
+    assert _claim(store, "a", T0) is None
+    assert _claim(store, "b", T0 + datetime.timedelta(minutes=2)) is None  # the lease ran out
+    assert _claim(store, "c", T0 + datetime.timedelta(minutes=2), alive=False) is None  # b is gone
+
+
+def test_a_released_claim_lets_the_next_shard_list(store: StateStore) -> None:
+    assert _claim(store, "a", T0) is None
+    store.release_listing(KEY, owner="a")
+    assert _claim(store, "b", T0) is None
+
+
+def test_claims_are_shared_through_the_file(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "s.db") as one, StateStore(tmp_path / "s.db") as two:
+        assert _claim(one, "a", T0) is None
+        assert isinstance(_claim(two, "b", T0), Lease)
+        one.store_listing(KEY, "f1", SharedListing((Tag("v1"),), T0), owner="a")
+        assert isinstance(_claim(two, "b", T0), SharedListing)

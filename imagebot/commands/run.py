@@ -106,6 +106,7 @@ def options_from(args: argparse.Namespace, *, dry_run: bool) -> pipeline.RunOpti
     return pipeline.RunOptions(
         dry_run=dry_run, push=getattr(args, "push", True), pull_request=getattr(args, "pr", False),
         repo=args.repo, workdir=args.workdir, digests="selected" if args.digests == "new" else args.digests,
+        share_scans=shard_from(args) is not None,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.images import ImageRepo, TagList
 
-__all__ = ["ScanResult", "TagFacts", "TagMemory", "TagRecord"]
+__all__ = ["Lease", "ScanResult", "SharedListing", "TagFacts", "TagMemory", "TagRecord"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,6 +44,24 @@ class ScanResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharedListing:
+    """A repository's tags as one shard listed them, kept in a state store other shards share."""
+
+    tags: tuple[Tag, ...]
+    """In stored order (descending bytes), after the repository's exclusions."""
+    scanned_at: datetime.datetime
+    endpoint: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Lease:
+    """Another shard is listing the repository now; its claim lasts until ``until``."""
+
+    owner: str
+    until: datetime.datetime
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -55,6 +55,9 @@ class RunOptions:
     """Called right before each push (see :class:`AutomationOptions`)."""
     observe: scan.RequestObserver | None = None
     """Told about every registry request of the scan (the service's metrics)."""
+    share_scans: bool = False
+    """One shard of several (``--shard``): list an ImageRepository only when no process sharing
+    the state store listed it less than its interval ago or is listing it now."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,7 +120,7 @@ def run(
                       tls=secrets.tls_for(active), observe=options.observe) as registry:
         scans = scan_for(cfg, automations, keychain=keychain, secrets=secrets, state=state,
                          options=scan.ScanOptions(digests="all" if options.digests == "all" else "none"),
-                         registry=registry)
+                         registry=registry, share=options.share_scans)
         failures = [Failure("repository", r.key, r.error) for r in scans.values() if r.error]
         record_scans(state, scans.values(), now=now)
 

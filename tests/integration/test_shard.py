@@ -4,6 +4,9 @@ the ImageUpdateAutomations deterministically; every automation runs in exactly o
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,3 +118,53 @@ def test_each_automation_runs_in_exactly_one_shard(
     from_env = [a["automation"] for a in json.loads(capsys.readouterr().out)["automations"]]
     assert code == 0
     assert from_env == [a for a in ran if pipeline.shard_of(ObjectKey(*a.split("/")), 3) == 1]
+
+
+def _listings(registry: RegistryServer, name: str) -> int:
+    """Tag listings of ``name`` the registry served (its log has one line per request)."""
+    return sum(f"/v2/{name}/tags/list" in line for line in registry.log_text().splitlines()
+               if "response completed" in line)
+
+
+def _two_shards(tmp_path: Path, cfg: Path, states: tuple[Path, Path]) -> list[dict[str, object]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGEBOT_", "JOB_COMPLETION"))}
+    env |= {"IMAGEBOT_HOME": str(tmp_path / "imagebot-home"), "HOME": str(tmp_path / "home")}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "imagebot", "plan", "--json", "--shard", f"{index}/2", "--config", str(cfg),
+             "--state", str(states[index]), "--workdir", str(tmp_path / f"work-{states[index].stem}-{index}")],
+            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        for index in range(2)
+    ]
+    documents = []
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        documents.append(json.loads(out))
+    return documents
+
+
+@pytest.mark.integration
+def test_shards_sharing_a_state_file_list_a_shared_repository_once(
+    tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[str], str],
+) -> None:
+    name = repo("org/shared")
+    registry_anonymous.push_tags(name, ["1.0.0", "1.1.0"])
+    image = f"{registry_anonymous.host}/{name}"
+    files = {f"team-{n}/app.yaml": MANIFEST.format(image=image) for n in range(6)}
+    bare = make_bare(tmp_path / "gitops.git", files, env=git_env(tmp_path / "home"))
+    cfg = _policies(tmp_path / "policies", image=image, url=f"file://{bare}", automations=6)
+    shards = {pipeline.shard_of(ObjectKey("flux-system", f"team-{n}"), 2) for n in range(6)}
+    assert shards == {0, 1}  # both shards have automations on the one ImageRepository
+
+    shared = tmp_path / "shared.db"
+    documents = _two_shards(tmp_path, cfg, (shared, shared))
+
+    assert _listings(registry_anonymous, name) == 1
+    planned = [p for d in documents for a in d["automations"] for p in a["policies"]]  # type: ignore[index]
+    assert len(planned) == 6 and {p["selected"] for p in planned} == {"1.1.0"}
+
+    # separate state files (a GitHub Actions matrix: one runner each): each shard lists on its own
+    _two_shards(tmp_path, cfg, (tmp_path / "zero.db", tmp_path / "one.db"))
+    assert _listings(registry_anonymous, name) == 3
