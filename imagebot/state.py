@@ -20,6 +20,7 @@ from pathlib import Path
 
 from imagebot.errors import ConfigError
 from imagebot.model.cluster import AppState, SyncRecord
+from imagebot.model.history import Rollback
 from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.scans import Lease, SharedListing, TagRecord
 from imagebot.model.status import AutomationStatus, PolicyStatus, RepositoryStatus, Status
@@ -91,6 +92,13 @@ CREATE TABLE IF NOT EXISTS sync_history (
     trigger     TEXT NOT NULL,
     message     TEXT NOT NULL,
     PRIMARY KEY (unit, id)
+);
+CREATE TABLE IF NOT EXISTS rollbacks (
+    policy       TEXT PRIMARY KEY,
+    tag          TEXT NOT NULL,
+    revision     TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    application  TEXT NOT NULL
 );
 """
 # Schema changes are additive (new tables, CREATE ... IF NOT EXISTS): a state file written by an
@@ -404,6 +412,25 @@ class StateStore:
                 "SELECT revision, result, started_at, finished_at, changed, trigger, message "
                 "FROM sync_history WHERE unit = ? ORDER BY id", (unit,))
         )
+
+    # -- rollbacks (imagebot rollback) -------------------------
+
+    def record_rollback(self, rollback: Rollback) -> None:
+        """A policy's tag was rolled back in Git; replaces an earlier rollback of that policy."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO rollbacks VALUES (?, ?, ?, ?, ?)",
+                (str(rollback.policy), rollback.tag, rollback.revision, rollback.at.isoformat(),
+                 rollback.application),
+            )
+
+    def rollbacks(self) -> dict[ObjectKey, Rollback]:
+        """Every policy's last rollback."""
+        return {
+            _key(policy): Rollback(_key(policy), Tag(tag), revision, datetime.datetime.fromisoformat(at), app)
+            for policy, tag, revision, at, app in self._db.execute("SELECT * FROM rollbacks ORDER BY policy")
+        }
+
 
     @contextlib.contextmanager
     def _transaction(self, *, immediate: bool = False) -> Iterator[None]:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "validate": "check the configuration and the markers offline: kinds, keys, references, ranges",
     "sync": "render Argo CD Applications / Flux Kustomizations from Git and apply them to a cluster",
     "apps": "sync status and health of each Application / Kustomization against the cluster",
+    "rollback": "revert imagebot's image-update commit(s) of an Application in Git (commit or pull request)",
     "action": "run as a GitHub Actions step (the entrypoint of action.yml)",
     "health": "assess live Kubernetes objects saved with 'kubectl get -o yaml', offline",
     "serve": "run as a service: scheduled scans and updates, webhooks, /metrics",

@@ -19,7 +19,14 @@ import json
 import sys
 
 from imagebot import sync
-from imagebot.commands.sync import Clusters, add_source_options, kubeconfig_of, render_all, selected_units
+from imagebot.commands.sync import (
+    Clusters,
+    add_source_options,
+    kubeconfig_of,
+    record_statuses,
+    render_all,
+    selected_units,
+)
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model.cluster import UnitStatus
 
@@ -35,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("no kubeconfig: pass --kubeconfig or set KUBECONFIG")
     clusters = Clusters(kubeconfig, args.context)
     rows: list[UnitStatus] = []
+    observed: list[UnitStatus] = []
     problems = 0
     try:
         rendered, failures = render_all(units, args, clusters)
@@ -45,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         for render, revision in rendered:
             try:
                 rows.append(sync.status(render, revision, clusters.for_unit(render.unit)))
+                observed.append(rows[-1])
             except ConfigError:
                 raise
             except ImagebotError as exc:
@@ -53,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 problems += 1
     finally:
         clusters.close()
+    record_statuses(args.state, observed)
     order = {u.name: i for i, u in enumerate(units)}
     rows.sort(key=lambda r: order.get(r.unit, 0))
     if args.json:

@@ -151,6 +151,8 @@ def print_table(report: pipeline.AutomationReport) -> None:
                   f"{repush.first_digest} when first seen and points at {repush.digest} now")
     for line in report.skipped:
         print(f"  skipped {line}")
+    if report.waiting:
+        print(f"  {report.waiting}")
     for problem in report.changes.errors:
         print(f"  error {problem}")
     for problem in report.changes.warnings:
@@ -171,6 +173,8 @@ def _summary(report: pipeline.AutomationReport, *, dry_run: bool) -> str:
     fields = sum(len(f.changes) for f in report.changes.files)
     if not fields:
         return "  nothing to change"
+    if report.waiting:
+        return f"  held by its promotion gate: {fields} field{'s' * (fields != 1)} not yet changed"
     files = len(report.changes.files)
     verb = "would change" if dry_run else "changed"
     what = f"  {verb} {fields} field{'s' * (fields != 1)} in {files} file{'s' * (files != 1)}"
@@ -200,6 +204,7 @@ def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
             for e in report.evaluations
         ],
         "skipped": list(report.skipped),
+        "waiting": report.waiting,
         "files": [{"path": f.path, "changes": [
             {"line": c.line, "setter": c.setter, "old": c.old_value, "new": c.new_value}
             for c in f.changes]} for f in report.changes.files],
@@ -210,8 +215,9 @@ def as_json(report: pipeline.AutomationReport) -> dict[str, object]:
     }
 
 
-_OUTCOMES = ("committed", "pull_request", "would_change", "unchanged", "failed")
-_OUTCOME_WORDS = {"pull_request": "with a pull request", "would_change": "would change"}
+_OUTCOMES = ("committed", "pull_request", "would_change", "waiting", "unchanged", "failed")
+_OUTCOME_WORDS = {"pull_request": "with a pull request", "would_change": "would change",
+                  "waiting": "waiting for a promotion gate"}
 
 
 def outcome(report: pipeline.AutomationReport) -> str:
@@ -222,6 +228,8 @@ def outcome(report: pipeline.AutomationReport) -> str:
         return "pull_request"
     if report.revision is not None:
         return "committed"
+    if report.waiting and report.changes.files:
+        return "waiting"
     return "would_change" if report.changes.files else "unchanged"
 
 

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from imagebot import config, sync, validation
+from imagebot import config, state, sync, validation
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import gitauth
-from imagebot.model.cluster import ApplyOutcome, RenderedObject, SyncResult
+from imagebot.model.cluster import ApplyOutcome, AppState, RenderedObject, SyncResult, UnitStatus
 
 Rendered = tuple[sync.Render, str]
 _WORKERS = 8
@@ -59,7 +60,22 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
                         help="kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
     parser.add_argument("--context", metavar="NAME",
                         help="kubeconfig context for every unit (default: from each destination)")
+    parser.add_argument("--state", type=Path, metavar="PATH",
+                        help="record each unit's revision, sync status and health in this state store, as "
+                             "serve's sync loop does (what promotion gates, imagebot.dev/promote-after, "
+                             "read); default: record nothing")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
+
+
+def record_statuses(path: Path | None, rows: Sequence[UnitStatus]) -> None:
+    """Remember each unit's observed status (``--state``) as the sync loop of ``serve`` does."""
+    if path is None or not rows:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    with state.StateStore(path) as store:
+        for row in rows:
+            store.record_app(AppState(unit=row.unit, revision=row.revision, sync=row.sync, health=row.health,
+                                      checked_at=now, synced_revision=row.synced_revision, why=row.why))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -290,6 +306,10 @@ def run(args: argparse.Namespace) -> int:
         rendered, render_failures = render_all(units, args, clusters)
         failed_names = {u.name for u, _ in render_failures}
         results = _sync_all(rendered, failed_names, clusters, options, dry_run=args.dry_run)
+        if args.state is not None and not args.dry_run:
+            observed = [sync.status(render, revision, clusters.for_unit(render.unit))
+                        for render, revision in rendered if not results[render.unit.name].failed]
+            record_statuses(args.state, observed)
     finally:
         clusters.close()
     if args.json:

@@ -7,6 +7,8 @@ document and the key path (``policies/app.yaml#2: spec.policy.semver.range: is r
 from __future__ import annotations
 
 import datetime
+import re
+from collections.abc import Mapping
 
 from imagebot.config._fields import Fields, parse_duration
 from imagebot.errors import ConfigError
@@ -14,6 +16,7 @@ from imagebot.model import flux, ids, images
 
 __all__ = [
     "MIN_AGE_ANNOTATION",
+    "PROMOTE_AFTER_ANNOTATION",
     "parse_git_repository",
     "parse_image_policy",
     "parse_image_repository",
@@ -23,6 +26,8 @@ __all__ = [
 ]
 
 MIN_AGE_ANNOTATION = "imagebot.dev/min-age"
+PROMOTE_AFTER_ANNOTATION = "imagebot.dev/promote-after"
+_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 ARTIFACTS_ANNOTATION = "imagebot.dev/include-artifacts"
 DEFAULT_NAMESPACE = "default"
 _GIT_TIMEOUT = datetime.timedelta(seconds=60)  # GitRepository.spec.timeout, as Flux
@@ -171,8 +176,21 @@ def _git_source_ref(spec: Fields) -> Fields:
     return source
 
 
+def _promote_after(doc: Fields, annotations: Mapping[str, str]) -> ids.ObjectKey | None:
+    text = annotations.get(PROMOTE_AFTER_ANNOTATION)
+    if text is None:
+        return None
+    namespace, sep, name = text.strip().partition("/")
+    if not sep or not _DNS_NAME.match(namespace) or not _DNS_NAME.match(name):
+        raise ConfigError(
+            f"{doc.where}: metadata.annotations.{PROMOTE_AFTER_ANNOTATION}: expected "
+            f"<namespace>/<application> (e.g. argocd/web-staging), got {text!r}"
+        )
+    return ids.ObjectKey(namespace, name)
+
+
 def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
-    key, _, _ = parse_metadata(doc)
+    key, _, annotations = parse_metadata(doc)
     spec = doc.sub("spec", required=True)
     assert spec is not None
     source = _git_source_ref(spec)
@@ -211,6 +229,7 @@ def parse_image_update_automation(doc: Fields) -> flux.ImageUpdateAutomation:
         suspend=spec.flag("suspend"),
         source_file=doc.where,
         api_version=doc.string("apiVersion"),
+        promote_after=_promote_after(doc, annotations),
     )
 
 

@@ -24,7 +24,7 @@ from imagebot import errors
 from imagebot.git._directpush import push_direct
 from imagebot.git._urls import redact
 
-__all__ = ["local_path", "push_local"]
+__all__ = ["local_path", "push_local", "unshallow"]
 
 # variables that would point the CLI at another repository, index or object store
 _REPO_VARIABLES = (
@@ -84,6 +84,24 @@ def push_local(
         raise errors.GitError(f"git push {redact(url)} failed: {redact(detail)}")
     return refused
 
+
+def unshallow(git_dir: Path, url: str, refspec: str, *, timeout: float | None = None) -> None:
+    """``git fetch --unshallow`` of ``refspec`` from a local ``url`` (libgit2 cannot)."""
+    if shutil.which("git") is None:
+        raise errors.GitError(f"{git_dir}: a shallow clone of a local remote needs the git CLI to fetch the "
+                              "whole history (git fetch --unshallow)")
+    command = ["git", "--git-dir", str(git_dir), "fetch", "--quiet", "--no-tags", "--unshallow", url, refspec]
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+    env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise errors.GitUnavailable(f"git fetch {redact(url)}: no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise errors.GitError(f"git fetch {redact(url)}: cannot run git: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        detail = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())[:500]
+        raise errors.GitError(f"git fetch --unshallow {redact(url)} failed: {redact(detail)}")
 
 
 @contextlib.contextmanager

@@ -23,13 +23,14 @@ import pygit2
 from pygit2.enums import FileMode, ResetMode
 
 from imagebot import errors
-from imagebot.git import _commit, _refs, _remote
+from imagebot.git import _commit, _history, _refs, _remote
 from imagebot.git._errors import map_git_errors, rejection
-from imagebot.git._localpush import push_local
+from imagebot.git._localpush import push_local, unshallow
 from imagebot.git._lock import DEFAULT_LOCK_TIMEOUT, WorkdirLock
 from imagebot.git._urls import default_workdir, is_local, redact_url, same_remote, url_credentials
 from imagebot.model import gitauth
 from imagebot.model.flux import GitRef
+from imagebot.model.history import LoggedCommit
 from imagebot.model.revisions import Revision
 
 __all__ = ["Workspace"]
@@ -387,6 +388,48 @@ class Workspace:
             except (KeyError, ValueError):
                 raise errors.GitError(f"commit {a} or {b} is not in the local clone") from None
         return trees[0] == trees[1]
+
+    # -- history (imagebot rollback) ------------------------------------------------------------
+
+    def resolve(self, revision: str) -> str:
+        """The full sha of ``revision`` (a sha, an abbreviated sha, or a ref name) in the clone."""
+        with map_git_errors("read", self.url):
+            try:
+                return str(self._repo.revparse_single(revision).peel(pygit2.Commit).id)
+            except (KeyError, ValueError):
+                raise errors.GitError(f"revision {revision!r} is not in {self.url}") from None
+
+    def deepen(self, branch: str) -> str | None:
+        """Fetch the remote's ``branch`` with its whole history (a shallow clone or checkout is
+        unshallowed; in place that writes objects, the remote-tracking ref and ``.git/shallow``,
+        nothing else); its sha, or None when the remote has no such branch. libgit2's local
+        transport cannot unshallow, so for local remotes the git CLI fetches."""
+        if not self.is_shallow or not is_local(self._origin.url or ""):
+            return self.fetch_branch(branch, depth=0)
+        if f"refs/heads/{branch}" not in self.list_remote_refs():
+            return None
+        tracking = f"refs/remotes/{self._remote_name}/{branch}"
+        unshallow(Path(self._repo.path), self._origin.url or "", f"+refs/heads/{branch}:{tracking}",
+                  timeout=self._timeout)
+        self._repo = pygit2.Repository(self._repo.path)  # re-read .git/shallow
+        return str(self._repo.references[tracking].target)
+
+    def log(self, sha: str, *, path: str, stop: str | None = None) -> list[LoggedCommit]:
+        """Commits on ``sha``'s first-parent line that changed something below ``path`` (relative
+        to :attr:`root`), newest first, down to ``stop`` (excluded). A shallow history is deepened
+        by the caller (``fetch_branch(name, depth=0)``)."""
+        with map_git_errors("log", self.url):
+            try:
+                return _history.log(self._repo, sha, path=self.git_path(path), stop=stop)
+            except (KeyError, ValueError):
+                raise errors.GitError(f"revision {stop or sha} is not in {self.url}") from None
+
+    def revert_files(self, commits: Sequence[str], *, onto: str, path: str) -> dict[str, bytes | None]:
+        """What reverting ``commits`` (newest first) on ``onto`` changes below ``path`` (relative
+        to :attr:`root`), as repository path → bytes for :meth:`commit`; built from objects only
+        (see :mod:`imagebot.git._history`)."""
+        with map_git_errors("revert", self.url):
+            return _history.revert_files(self._repo, commits, onto=onto, path=self.git_path(path))
 
     # -- commit and push ------------------------------------------------------------------------
 

@@ -161,6 +161,9 @@ class ImageUpdateAutomation:
     source_file: str = ""
     api_version: str = "image.toolkit.fluxcd.io/v1"
     """As written: a ``v1beta1`` automation's messageTemplate sees Flux v1beta1's ``.Updated``."""
+    promote_after: ObjectKey | None = None
+    """Annotation ``imagebot.dev/promote-after: <namespace>/<application>``: the change waits until
+    that Application is Synced and Healthy at a revision running the same image tags."""
 
     def selects(self, policy: ImagePolicy) -> bool:
         """Whether this automation applies ``policy``: its namespace, and ``policySelector`` matches."""

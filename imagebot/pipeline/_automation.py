@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from imagebot import config, git, policy, publish, setters
-from imagebot.errors import ConfigError
+from imagebot import config, git, publish, setters
+from imagebot.errors import ConfigError, GitError
 from imagebot.model import flux, gitauth
 from imagebot.model.changes import ChangeSet, Edits
+from imagebot.model.history import Rollback
 from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.images import ImageRef
 from imagebot.model.pullrequests import PullRequestConfig
@@ -29,10 +30,11 @@ from imagebot.model.revisions import PullRequestRef, Revision
 from imagebot.model.scans import ScanResult
 from imagebot.model.selections import Evaluation, Selection
 from imagebot.pipeline._digests import Refresh, refreshed
+from imagebot.pipeline._gates import Gate, TagsAt, evaluate_held
 from imagebot.pipeline._select import policies_for
 from imagebot.pipeline._workspace import checkout_branch
 
-__all__ = ["AutomationOptions", "AutomationReport", "run_automation"]
+__all__ = ["AutomationOptions", "AutomationReport", "current_tags", "run_automation"]
 
 logger = logging.getLogger("imagebot.pipeline")
 
@@ -55,6 +57,11 @@ class AutomationOptions:
     before_push: Callable[[], None] | None = None
     """Called right before each push; raising there abandons the run with nothing pushed (the
     scheduler does this when asked to stop)."""
+    rollbacks: Mapping[ObjectKey, Rollback] = dataclasses.field(default_factory=dict)
+    """Tags rolled back in Git, per policy (``imagebot rollback``): not proposed again until a
+    newer tag appears."""
+    gate: Gate | None = None
+    """Checks ``imagebot.dev/promote-after`` (:func:`imagebot.pipeline.promotion_gate`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +80,8 @@ class AutomationReport:
     """One per group (``group: per-image``: one per policy that changed)."""
     skipped: tuple[str, ...] = ()
     """Policies left alone because their repository failed to scan, with the reason."""
+    waiting: str | None = None
+    """Set when a promotion gate (``imagebot.dev/promote-after``) holds the change: what for."""
 
     @property
     def selections(self) -> tuple[Selection, ...]:
@@ -126,14 +135,14 @@ def run_automation(
     documents = documents if documents is not None else setters.Documents()
     with view as root:
         tree = setters.read(root, paths, documents=documents)
-        current = _current_tags(tree, (p.key for p in policies))
-        evaluations, skipped = _evaluate(policies, scans, current, now)
+        current = current_tags(tree, (p.key for p in policies))
+        evaluations, skipped = _evaluate(policies, scans, current, now, rollbacks=options.rollbacks)
         sources: dict[str, str] = {}
         if options.refresh is not None and any(e.selection for e in evaluations):
             # source URLs only go into pull requests; looking them up costs manifest GETs
             scans, sources = refreshed(cfg, scans, evaluations, options.refresh, current=current,
                                        sources=options.pull_request is not None and not options.dry_run)
-            evaluations, skipped = _evaluate(policies, scans, current, now)
+            evaluations, skipped = _evaluate(policies, scans, current, now, rollbacks=options.rollbacks)
         values = _values(cfg, evaluations)
         planned = _relabel(tree.plan(values), root, workspace, base)
     report = AutomationReport(automation.key, tuple(evaluations), planned.changeset, current,
@@ -142,6 +151,10 @@ def run_automation(
         return report  # nothing to do: no commit, no push (Flux returns early here too)
     message = publish.commit_message(automation, planned.changeset, report.selections)
     report = dataclasses.replace(report, diff=planned.diff(), message=message)
+    waiting = _waiting(automation, planned.changeset, values, options.gate, _tags_reader(workspace, base))
+    if waiting is not None:
+        logger.info("%s: %s", automation.key, waiting)
+        return dataclasses.replace(report, waiting=waiting)
     if options.dry_run:
         return report
     assert target is not None
@@ -168,12 +181,47 @@ def run_automation(
                                pull_requests=published.pull_requests)
 
 
-def _current_tags(tree: setters.Tree, policies: Iterable[ObjectKey]) -> dict[ObjectKey, Tag]:
-    """The tag each policy's first marker holds now (``:tag`` or a full reference)."""
-    wanted = set(policies)
+def _tags_reader(workspace: git.Workspace, base: str | None) -> TagsAt:
+    """Markers below a path at another commit, for promotion gates; in a clone we own, reading
+    moves the work tree, so it is put back on ``base`` afterwards."""
+
+    def tags_at(revision: str, path: str) -> dict[ObjectKey, Tag] | None:
+        paths = [Path(path)]
+        try:
+            sha = workspace.resolve(revision)
+        except GitError:
+            return None  # not fetched (a shallow clone): the gate waits for a later check
+        try:
+            with workspace.files_at(sha, paths=[path], also=setters.IGNORE_FILES,
+                                    containing=setters.KEYWORD_BYTES) as root:
+                return current_tags(setters.read(root, paths), None)
+        finally:
+            if base is not None and not workspace.in_place:
+                with workspace.files_at(base, paths=[]):
+                    pass
+
+    return tags_at
+
+
+def _waiting(automation: flux.ImageUpdateAutomation, changes: ChangeSet, values: Mapping[ObjectKey, ImageRef],
+             gate: Gate | None, tags_at: TagsAt) -> str | None:
+    """What the automation's promotion gate waits for (None: no gate, or it is open)."""
+    if automation.promote_after is None:
+        return None
+    changed = {c.policy for f in changes.files for c in f.changes}
+    wanted = {key: ref for key, ref in values.items() if key in changed}
+    if gate is None:
+        return f"waiting for Application {automation.promote_after}: no status source"
+    return gate(automation, wanted, tags_at)
+
+
+def current_tags(tree: setters.Tree, policies: Iterable[ObjectKey] | None) -> dict[ObjectKey, Tag]:
+    """The tag each policy's first marker holds now (``:tag`` or a full reference); ``policies``
+    None: every policy a marker names."""
+    wanted = set(policies) if policies is not None else None
     current: dict[ObjectKey, Tag] = {}
     for marker, value in tree.held():
-        if marker.policy not in wanted or marker.policy in current:
+        if (wanted is not None and marker.policy not in wanted) or marker.policy in current:
             continue
         if marker.field == "tag":
             current[marker.policy] = Tag(value)
@@ -190,6 +238,8 @@ def _evaluate(
     scans: Mapping[ObjectKey, ScanResult],
     current: Mapping[ObjectKey, Tag],
     now: datetime.datetime,
+    *,
+    rollbacks: Mapping[ObjectKey, Rollback],
 ) -> tuple[list[Evaluation], list[str]]:
     evaluations: list[Evaluation] = []
     skipped: list[str] = []
@@ -199,7 +249,7 @@ def _evaluate(
             why = result.error if result is not None else "its ImageRepository was not scanned"
             skipped.append(f"{spec.key}: fields left as they are: {why}")
             continue
-        evaluation = policy.evaluate(result.tags, spec, now=now, current=current.get(spec.key))
+        evaluation = evaluate_held(result.tags, spec, now, current.get(spec.key), rollbacks.get(spec.key))
         repush = evaluation.selection.repush if evaluation.selection else None
         if repush is not None:
             logger.warning("%s: tag %s was re-pushed (%s when first seen, %s now)",

@@ -18,11 +18,13 @@ from typing import Literal
 from imagebot import config, git, policy, publish, scan, setters
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model import flux
+from imagebot.model.history import Rollback
 from imagebot.model.ids import ObjectKey, Tag
 from imagebot.model.pullrequests import PullRequestConfig
 from imagebot.model.scans import ScanResult, TagFacts
 from imagebot.pipeline._automation import AutomationOptions, AutomationReport, run_automation
 from imagebot.pipeline._digests import DigestPolicy, Refresh
+from imagebot.pipeline._gates import Gate, promotion_gate
 from imagebot.pipeline._scans import record_automation, record_scans, repositories_for, scan_for
 from imagebot.pipeline._select import policies_for
 from imagebot.pipeline._workspace import open_workspace
@@ -58,6 +60,14 @@ class RunOptions:
     share_scans: bool = False
     """One shard of several (``--shard``): list an ImageRepository only when no process sharing
     the state store listed it less than its interval ago or is listing it now."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Holds:
+    """What holds changes back this run: rolled-back tags and promotion gates (state store)."""
+
+    rollbacks: Mapping[ObjectKey, Rollback]
+    gate: Gate
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,13 +143,15 @@ def run(
             )
             return fresh
 
+        holds = _Holds(state.rollbacks(), promotion_gate(cfg, state))
         reports: list[AutomationReport] = []
         errors: list[ImagebotError] = []
         documents = setters.Documents()  # each marked file is parsed once per run, whoever reads it
         for automation in automations:
             try:
                 report = _run_one(automation, cfg, scans, secrets, options, now=now,
-                                  refresh=refresh if options.digests != "none" else None, documents=documents)
+                                  refresh=refresh if options.digests != "none" else None, documents=documents,
+                                  holds=holds)
             except ConfigError:
                 raise
             except ImagebotError as exc:
@@ -158,18 +170,19 @@ def run(
 def _run_one(
     automation: flux.ImageUpdateAutomation, cfg: config.Config, scans: Mapping[ObjectKey, ScanResult],
     secrets: config.SecretStore, options: RunOptions, *, now: datetime.datetime, refresh: Refresh | None,
-    documents: setters.Documents,
+    documents: setters.Documents, holds: _Holds | None = None,
 ) -> AutomationReport:
     with open_workspace(automation, cfg, secrets, repo=options.repo,
                         workdir=options.workdir) as workspace:  # the clone is locked till done
         return _run_in(workspace, automation, cfg=cfg, scans=scans, secrets=secrets, options=options,
-                       now=now, refresh=refresh, documents=documents)
+                       now=now, refresh=refresh, documents=documents, holds=holds)
 
 
 def _run_in(
     workspace: git.Workspace, automation: flux.ImageUpdateAutomation, *, cfg: config.Config,
     scans: Mapping[ObjectKey, ScanResult], secrets: config.SecretStore, options: RunOptions,
     now: datetime.datetime, refresh: Refresh | None, documents: setters.Documents,
+    holds: _Holds | None = None,
 ) -> AutomationReport:
     pr = cfg.pull_requests.get(automation.key)
     if pr is None and options.pull_request:
@@ -179,7 +192,8 @@ def _run_in(
     automation_options = AutomationOptions(
         dry_run=options.dry_run, push=options.push, pull_request=pr, signing_key=signing,
         push_attempts=options.push_attempts, sleep=options.sleep, refresh=refresh,
-        before_push=options.before_push,
+        before_push=options.before_push, rollbacks=holds.rollbacks if holds else {},
+        gate=holds.gate if holds else None,
     )
 
     def forge() -> publish.Forge:

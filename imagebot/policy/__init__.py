@@ -5,7 +5,8 @@ test``). ``evaluate`` returns an :class:`~imagebot.model.selections.Evaluation`:
 ``Selection`` or ``None``, a one-line reason, and a trace counting every tag under one rule.
 ``select`` is the short form. ``validate`` compiles a policy's regex and range so config and the
 CLI can fail early with :class:`~imagebot.errors.PolicyError`. ``exclude`` applies an
-ImageRepository's ``exclusionList`` (Go regex search) to raw tags.
+ImageRepository's ``exclusionList`` (Go regex search) to raw tags. ``newer_than`` drops a
+rolled-back tag and every tag ranked at or below it (``imagebot rollback``).
 
 >>> evaluation = policy.evaluate(tag_list, image_policy, current=Tag("1.2.3"))
 >>> evaluation.selection.tag if evaluation.selection else evaluation.reason
@@ -14,6 +15,7 @@ ImageRepository's ``exclusionList`` (Go regex search) to raw tags.
 from imagebot.policy._base import Policy
 from imagebot.policy._evaluate import evaluate, select, validate
 from imagebot.policy._filter import exclude
+from imagebot.policy._holds import newer_than
 from imagebot.policy._ordering import POLICIES
 
-__all__ = ["POLICIES", "Policy", "evaluate", "exclude", "select", "validate"]
+__all__ = ["POLICIES", "Policy", "evaluate", "exclude", "newer_than", "select", "validate"]

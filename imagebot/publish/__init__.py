@@ -15,6 +15,9 @@ request per group. The parts, also used on their own:
 * ``render_commit_message(template, data)``: sandboxed Jinja2; Flux (Go) templates are converted
   automatically (``convert_flux_template``); ``None`` gives ``chore(images): update N images``;
 * ``pull_request_title(message)``, ``render_pull_request_body(data, problems=…)``;
+* ``history(workspace, target, path=…, stop=…)``, ``revert(workspace, automation, target=…,
+  commits=…, path=…, message=…, pull_request=…, …)`` and ``render_revert_message(template,
+  RevertData(…))``: ``imagebot rollback``'s Git work and message;
 * ``branch_name(automation, policy=…)``, ``branch_names(automations)``, ``split_by_policy(changes)``;
 * ``open_or_update(forge, head, base=…, title=…, body=…, spec=…)`` on a ``Forge`` such as
   ``GitHubForge(repository, GitHubToken(…) | GitHubApp(…), base_url=…)``.
@@ -35,6 +38,15 @@ from imagebot.publish._options import PublishOptions, Reapply
 from imagebot.publish._publish import publish
 from imagebot.publish._pullrequest import forge_for, pull_requests
 from imagebot.publish._push import push_change, push_with_retry
+from imagebot.publish._revert import (
+    DEFAULT_REVERT_TEMPLATE,
+    RevertData,
+    RevertedCommit,
+    RolledBackImage,
+    history,
+    render_revert_message,
+    revert,
+)
 from imagebot.publish._summary import ImageLine, ImageUpdate
 from imagebot.publish._target import target
 from imagebot.publish._templatedata import (
@@ -54,6 +66,7 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "BRANCH_PREFIX",
     "DEFAULT_MESSAGE_TEMPLATE",
+    "DEFAULT_REVERT_TEMPLATE",
     "GITHUB_API",
     "MAX_BODY",
     "MAX_OUTPUT",
@@ -70,6 +83,9 @@ __all__ = [
     "ObjectIdentifier",
     "PublishOptions",
     "Reapply",
+    "RevertData",
+    "RevertedCommit",
+    "RolledBackImage",
     "TemplateData",
     "Updated",
     "UpdatedImage",
@@ -79,6 +95,7 @@ __all__ = [
     "commit_message",
     "convert_flux_template",
     "forge_for",
+    "history",
     "looks_like_go_template",
     "open_or_update",
     "publish",
@@ -88,6 +105,8 @@ __all__ = [
     "push_with_retry",
     "render_commit_message",
     "render_pull_request_body",
+    "render_revert_message",
+    "revert",
     "split_by_policy",
     "target",
     "template_data",

@@ -55,7 +55,7 @@ def test_one_failing_automation_exits_1_after_the_others_ran(
     assert code == 1
     document = json.loads(out)
     assert document["summary"] == {"automations": 2, "committed": 0, "pull_request": 0, "would_change": 0,
-                                   "unchanged": 1, "failed": 1, "repositories_failed": 0, "exit_code": 1}
+                                   "waiting": 0, "unchanged": 1, "failed": 1, "repositories_failed": 0, "exit_code": 1}
     assert [(f["kind"], f["name"]) for f in document["failures"]] == [("automation", "flux-system/broken")]
 
 

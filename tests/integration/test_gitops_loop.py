@@ -1,0 +1,253 @@
+"""The whole GitOps loop of the seed document on a real kube-apiserver (issue 13, "Done when").
+
+A real docker-registry, a real git remote (file://), the local GitHub API for prod's pull
+requests, and kube-apiserver 1.20 with kube-controller-manager and the test kubelet marking Pods
+ready. The layout is the seed's: ``apps/web/base`` + ``overlays/dev|staging|prod``, one
+ApplicationSet generating the three Applications, dev and staging following new builds by direct
+commit, prod by pull request; staging is gated on dev (``imagebot.dev/promote-after``), prod on
+staging. Driven step by step through ``imagebot run``, ``sync --state`` and ``apps --state`` (the
+reconcile loop of ``serve`` is not on main yet).
+
+Aspects: a new tag pushed to the registry is committed to dev, synced and rolled out Healthy;
+staging follows only once dev is Healthy at that tag; prod gets a pull request only once staging
+is; a rollback of prod's commit (a pull request too, merged) restores the old image in the
+cluster, and the rolled-back tag is not proposed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imagebot import cli, sync
+from imagebot.model.health import HealthStatus
+from testing.gitrepos import git, git_env, make_bare
+from testing.kube import KubeCluster, KubeError
+from testing.registry import RegistryServer
+from tests.fakes.github import FakeGitHub
+
+pytestmark = pytest.mark.integration
+
+ENVS = ("dev", "staging", "prod")
+
+
+def _base(image: str) -> dict[str, str]:
+    return {
+        "apps/web/base/kustomization.yaml": "resources: [deployment.yaml]\n",
+        "apps/web/base/deployment.yaml": f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+        - name: web
+          image: {image}:1.0.0
+          ports: [{{containerPort: 8080}}]
+""",
+        **{f"apps/web/overlays/{env}/kustomization.yaml": f"""\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [../../base]
+images:
+  - name: {image}
+    newTag: 1.0.0 # {{"$imagepolicy": "flux-system:web-{env}:tag"}}
+""" for env in ENVS},
+    }
+
+
+def _policies(image: str, url: str, suffix: str, github: str) -> str:
+    documents = [f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {{name: web-{suffix}, namespace: argocd}}
+spec:
+  generators:
+    - list:
+        elements: [{{env: dev}}, {{env: staging}}, {{env: prod}}]
+  template:
+    metadata: {{name: 'web-{suffix}-{{{{env}}}}'}}
+    spec:
+      project: default
+      source: {{repoURL: '{url}', targetRevision: main, path: 'apps/web/overlays/{{{{env}}}}'}}
+      destination: {{server: https://kubernetes.default.svc, namespace: 'web-{suffix}-{{{{env}}}}'}}
+      syncPolicy:
+        automated: {{prune: true, selfHeal: true}}
+        syncOptions: [CreateNamespace=true]
+""", f"""\
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: web, namespace: flux-system}}
+spec: {{image: {image}, interval: 1m}}
+""", f"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: gitops, namespace: flux-system}}
+spec: {{url: '{url}', ref: {{branch: main}}}}
+""", f"""\
+apiVersion: imagebot.dev/v1alpha1
+kind: PullRequest
+metadata: {{name: web-prod, namespace: flux-system}}
+spec:
+  labels: [promotion]
+  forge: {{apiURL: '{github}', repository: org/gitops}}
+"""]
+    gates = {"staging": f"argocd/web-{suffix}-dev", "prod": f"argocd/web-{suffix}-staging"}
+    for env in ENVS:
+        gate = f", annotations: {{imagebot.dev/promote-after: {gates[env]}}}" if env in gates else ""
+        documents.append(f"""\
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: web-{env}, namespace: flux-system, labels: {{env: {env}}}}}
+spec:
+  imageRepositoryRef: {{name: web}}
+  policy: {{semver: {{range: '>=1.0.0'}}}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: web-{env}, namespace: flux-system{gate}}}
+spec:
+  sourceRef: {{kind: GitRepository, name: gitops}}
+  policySelector: {{matchLabels: {{env: {env}}}}}
+  git:
+    commit:
+      author: {{name: imagebot, email: bot@example.com}}
+    push: {{branch: main}}
+  update: {{path: ./apps/web/overlays/{env}, strategy: Setters}}
+""")
+    return "---\n".join(documents)
+
+
+@pytest.fixture
+def suffix(kube_cluster: KubeCluster) -> Iterator[str]:
+    """A name part no other test uses; the three namespaces it names are deleted afterwards."""
+    value = uuid.uuid4().hex[:6]
+    yield value
+    for env in ENVS:
+        with contextlib.suppress(KubeError):
+            kube_cluster.request("DELETE", f"/api/v1/namespaces/web-{value}-{env}")
+        with contextlib.suppress(KubeError):
+            kube_cluster.request("DELETE", f"/api/v1/namespaces/argocd/configmaps/imagebot-inventory-web-{value}-{env}")
+
+
+def test_new_tag_flows_dev_staging_prod_then_prod_is_rolled_back(
+    tmp_path: Path, kube_cluster: KubeCluster, registry_anonymous: RegistryServer,
+    repo: Callable[[str], str], suffix: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = repo("org/web")
+    registry_anonymous.push_tags(name, ["1.0.0"])
+    image = f"{registry_anonymous.host}/{name}"
+    genv = git_env(tmp_path / "git-home")
+    bare = make_bare(tmp_path / "gitops.git", _base(image), env=genv)
+    github = FakeGitHub().start()
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_valid")
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "all.yaml").write_text(_policies(image, f"file://{bare}", suffix, github.base_url))
+    db = str(tmp_path / "state.db")
+    config = ["--config", str(policies), "--state", db]
+    cluster = ["--kubeconfig", str(kube_cluster.kubeconfig), "--workdir", str(tmp_path / "sync-work")]
+    app = {env: f"argocd/web-{suffix}-{env}" for env in ENVS}
+
+    def imagebot(*argv: str) -> str:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        assert code == 0, f"imagebot {' '.join(argv[:2])}: {out}\n{err}"
+        return out
+
+    def run() -> dict[str, Any]:
+        out = imagebot("run", "--json", *config, "--workdir", str(tmp_path / "run-work"))
+        return {a["automation"].removeprefix("flux-system/web-"): a for a in json.loads(out)["automations"]}
+
+    def deployment(env: str) -> dict[str, Any]:
+        return kube_cluster.get(f"/apis/apps/v1/namespaces/web-{suffix}-{env}/deployments/web")
+
+    def running(env: str) -> str:
+        return str(deployment(env)["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    def sync_and_observe(*envs: str) -> None:
+        """Sync, wait for the rollouts the test kubelet completes, then record what apps sees."""
+        imagebot("sync", *(app[e] for e in envs), *config, *cluster)
+        for env in envs:
+            kube_cluster.wait_for(
+                f"/apis/apps/v1/namespaces/web-{suffix}-{env}/deployments/web",
+                lambda d: (h := sync.assess(d)) is not None and h.status == HealthStatus.HEALTHY)
+        rows = json.loads(imagebot("apps", "--json", *(app[e] for e in envs), *config, *cluster))
+        assert {(r["sync"], r["health"]) for r in rows} == {("Synced", "Healthy")}, rows
+
+    def show(env: str, ref: str = "main") -> str:
+        return git("show", f"{ref}:apps/web/overlays/{env}/kustomization.yaml", cwd=bare, env=genv)
+
+    def merge(branch: str) -> None:
+        """'Rebase and merge' on the forge: main fast-forwards to the pull request's branch."""
+        git("merge-base", "--is-ancestor", "main", branch, cwd=bare, env=genv)
+        git("update-ref", "refs/heads/main", git("rev-parse", branch, cwd=bare, env=genv).strip(),
+            cwd=bare, env=genv)
+
+    try:
+        # the three Applications the ApplicationSet generates run 1.0.0, Healthy
+        sync_and_observe(*ENVS)
+        assert {running(env) for env in ENVS} == {f"{image}:1.0.0"}
+
+        # a new build: dev follows by direct commit; staging and prod wait for the env before them
+        registry_anonymous.push_tags(name, ["1.1.0"])
+        reports = run()
+        assert reports["dev"]["revision"] is not None
+        assert "newTag: 1.1.0" in show("dev")
+        assert reports["staging"]["revision"] is None
+        assert reports["staging"]["waiting"].startswith(
+            f"waiting for Application {app['dev']} to be Synced and Healthy running {image}:1.1.0 "
+            f"(Synced and Healthy at ")
+        assert reports["staging"]["waiting"].endswith(f"but its files there hold {image}:1.0.0)")
+        assert "newTag: 1.0.0" in show("staging")
+        assert "newTag: 1.0.0" in show("prod") and not github.pulls
+
+        # dev synced and rolled out Healthy at 1.1.0: now staging follows, prod still waits
+        sync_and_observe("dev")
+        assert running("dev") == f"{image}:1.1.0"
+        reports = run()
+        assert reports["staging"]["revision"] is not None and "newTag: 1.1.0" in show("staging")
+        assert reports["prod"]["waiting"] is not None and not github.pulls
+
+        # staging Healthy at 1.1.0: prod gets a pull request (main's prod overlay is untouched)
+        sync_and_observe("staging")
+        assert running("staging") == f"{image}:1.1.0"
+        reports = run()
+        assert reports["prod"]["waiting"] is None
+        assert [p.head for p in github.pulls.values()] == ["imagebot/web-prod"]
+        assert "newTag: 1.0.0" in show("prod") and "newTag: 1.1.0" in show("prod", "imagebot/web-prod")
+
+        # the pull request is merged; prod syncs to 1.1.0
+        merge("imagebot/web-prod")
+        sync_and_observe("prod")
+        assert running("prod") == f"{image}:1.1.0"
+
+        # rollback of prod's commit: a pull request too (prod's mode), merged, synced: 1.0.0 again
+        out = imagebot("rollback", app["prod"], *config, "--workdir", str(tmp_path / "run-work"))
+        assert f"{image} 1.1.0 -> 1.0.0" in out
+        rollback_branch = f"imagebot/rollback-argocd-web-{suffix}-prod"
+        assert github.pulls[2].head == rollback_branch
+        assert github.pulls[2].title == 'Revert "chore(images): update 1 image"'
+        merge(rollback_branch)
+        sync_and_observe("prod")
+        assert running("prod") == f"{image}:1.0.0"
+        assert {running("dev"), running("staging")} == {f"{image}:1.1.0"}
+
+        # the bot does not propose 1.1.0 for prod again
+        reports = run()
+        prod_policy = reports["prod"]["policies"][0]
+        assert prod_policy["selected"] is None and prod_policy["reason"].startswith("held: 1.1.0 was rolled back")
+        assert len(github.pulls) == 2
+    finally:
+        github.stop()
