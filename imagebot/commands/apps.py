@@ -2,14 +2,17 @@
 
 Renders every unit at its Git revision (as 'imagebot sync' would), compares each object with
 the live one by a server-side dry-run apply, and rolls up the health of the live objects with
-Argo CD's rules. Changes nothing.
+Argo CD's rules. Changes nothing. Applications an ApplicationSet generated name it (APPSET).
+Without a kubeconfig, every Application (generated ones included) is listed with its source and
+destination, sync status and health Unknown.
 
-Exit status: 0 listed (whatever the status), 1 some unit could not be assessed, 2 the
-configuration is invalid.
+Exit status: 0 listed (whatever the status), 1 some unit could not be assessed or some
+ApplicationSet generated nothing, 2 the configuration is invalid.
 
 examples:
   imagebot apps
   imagebot apps argocd/shop-dev --json
+  imagebot apps --config policies --json          no cluster: what the ApplicationSets generate
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from imagebot import sync
 from imagebot.commands.sync import (
     Clusters,
     add_source_options,
+    appset_failures,
     kubeconfig_of,
     record_statuses,
     render_all,
@@ -29,17 +34,47 @@ from imagebot.commands.sync import (
 )
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model.cluster import UnitStatus
+from imagebot.model.flux import GitRef
+
+_NO_CLUSTER = "no kubeconfig: sync status and health are not known"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_source_options(parser)
 
 
+def _revision(ref: GitRef) -> str:
+    return ref.commit or ref.name or ref.semver or ref.tag or ref.branch or "HEAD"
+
+
+def _row_json(unit: sync.SyncUnit | None, row: UnitStatus) -> dict[str, object]:
+    found: dict[str, object] = {"app": row.unit}
+    if unit is not None:
+        found.update(
+            kind=unit.kind,
+            applicationSet=str(unit.application_set) if unit.application_set else None,
+            source={"repoURL": unit.repo_url, "path": unit.path, "targetRevision": _revision(unit.ref)},
+            destination={"server": unit.server, "name": unit.cluster_name, "namespace": unit.namespace},
+        )
+    found.update(revision=row.revision or None, syncedRevision=row.synced_revision, sync=row.sync,
+                 health=row.health, why=list(row.why))
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     units = selected_units(args)
+    failures = appset_failures(args)
     kubeconfig = kubeconfig_of(args)
     if kubeconfig is None:
-        raise ConfigError("no kubeconfig: pass --kubeconfig or set KUBECONFIG")
+        rows = [UnitStatus(unit=u.name, revision="", sync="Unknown", health="Unknown", why=(_NO_CLUSTER,))
+                for u in units]
+        return _print(rows, units, failures, args, problems=0)
+    rows, problems = _assess(units, args, kubeconfig)
+    return _print(rows, units, failures, args, problems=problems)
+
+
+def _assess(units: list[sync.SyncUnit], args: argparse.Namespace,
+            kubeconfig: Path) -> tuple[list[UnitStatus], int]:
     clusters = Clusters(kubeconfig, args.context)
     rows: list[UnitStatus] = []
     observed: list[UnitStatus] = []
@@ -65,19 +100,28 @@ def run(args: argparse.Namespace) -> int:
     record_statuses(args.state, observed)
     order = {u.name: i for i, u in enumerate(units)}
     rows.sort(key=lambda r: order.get(r.unit, 0))
+    return rows, problems
+
+
+def _print(rows: list[UnitStatus], units: list[sync.SyncUnit], failures: list[tuple[str, str]],
+           args: argparse.Namespace, *, problems: int) -> int:
+    by_name = {u.name: u for u in units}
     if args.json:
-        print(json.dumps([{"app": r.unit, "revision": r.revision, "syncedRevision": r.synced_revision,
-                           "sync": r.sync, "health": r.health, "why": list(r.why)} for r in rows], indent=2))
-        return 1 if problems else 0
-    table = [("APP", "REVISION", "SYNC", "HEALTH", "WHY")]
-    for r in rows:
-        revision = r.revision[:12]
-        if r.synced_revision and r.synced_revision != r.revision:
-            revision += f" (synced {r.synced_revision[:12]})"
-        table.append((r.unit, revision, r.sync, r.health, "; ".join(r.why)))
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-    for row in table:
-        print("  ".join(row[i].ljust(widths[i]) for i in range(4)) + ("  " + row[4] if row[4] else ""))
+        print(json.dumps([_row_json(by_name.get(r.unit), r) for r in rows], indent=2))
+    else:
+        table = [("APP", "APPSET", "REVISION", "SYNC", "HEALTH", "WHY")]
+        for r in rows:
+            unit = by_name.get(r.unit)
+            revision = r.revision[:12] or "-"
+            if r.synced_revision and r.synced_revision != r.revision:
+                revision += f" (synced {r.synced_revision[:12]})"
+            app_set = str(unit.application_set) if unit is not None and unit.application_set else "-"
+            table.append((r.unit, app_set, revision, r.sync, r.health, "; ".join(r.why)))
+        widths = [max(len(row[i]) for row in table) for i in range(5)]
+        for row in table:
+            print("  ".join(row[i].ljust(widths[i]) for i in range(5)) + ("  " + row[5] if row[5] else ""))
     if problems:
         print(f"imagebot: {problems} unit(s) could not be assessed", file=sys.stderr)
-    return 1 if problems else 0
+    for _, error in failures:
+        print(f"imagebot: {error}", file=sys.stderr)
+    return 1 if problems or failures else 0

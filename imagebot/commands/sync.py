@@ -103,12 +103,34 @@ def _config(args: argparse.Namespace) -> config.Config:
     return loaded
 
 
+def _generated(args: argparse.Namespace) -> sync.Generated:
+    generated = getattr(args, "_generated", None)
+    if generated is None:
+        cfg = _config(args)
+        generated = sync.generate(cfg.application_sets.values(), sources(args),
+                                  config.parse_generated_application)
+        args._generated = generated
+    return generated
+
+
+def appset_failures(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(ApplicationSet ns/name, error at file:line)`` for each ApplicationSet that generated nothing."""
+    found = []
+    for failure in _generated(args).failures:
+        file, line = config.locate(failure.where, failure.key_path)
+        where = f"{file}:{line}" if line else failure.where
+        name = f"ApplicationSet {failure.application_set}"
+        found.append((name, f"{where}: {name}: {failure.key_path}: {failure.message}"))
+    return found
+
+
 def selected_units(args: argparse.Namespace) -> list[sync.SyncUnit]:
     cfg = _config(args)
-    every = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
-                       cfg.git_repositories, list(cfg.application_sets.values()))
+    generated = _generated(args)
+    every = sync.units([*cfg.applications.values(), *generated.applications],
+                       list(cfg.kustomizations.values()), cfg.git_repositories)
     found = sync.select(every, args.apps)
-    if not found:
+    if not found and not generated.failures:
         raise ConfigError(f"no Application or Kustomization objects in {args.config}")
     return found
 
@@ -201,13 +223,14 @@ def _print_render(render: sync.Render, revision: str) -> None:
 
 
 def _offline(units: Sequence[sync.SyncUnit], args: argparse.Namespace) -> int:
-    rendered, failed = render_all(units, args)
+    rendered, unit_failures = render_all(units, args)
+    failed = [(u.name, e) for u, e in unit_failures] + appset_failures(args)
     if args.json:
         print(json.dumps({
             "units": [{"unit": r.unit.name, "revision": rev, "path": r.unit.path,
                        "objects": [_object_json(o) for o in sorted(r.objects, key=sync.sort_key)]}
                       for r, rev in rendered],
-            "failures": [{"unit": u.name, "error": e} for u, e in failed],
+            "failures": [{"unit": u, "error": e} for u, e in failed],
         }, indent=2))
     else:
         for render, revision in rendered:
@@ -303,8 +326,9 @@ def run(args: argparse.Namespace) -> int:
     options = sync.SyncOptions(dry_run=args.dry_run, prune=args.prune, confirm_prune=args.confirm_prune,
                                force=args.force, diff=args.diff, wave_timeout=args.wave_timeout)
     try:
-        rendered, render_failures = render_all(units, args, clusters)
-        failed_names = {u.name for u, _ in render_failures}
+        rendered, unit_failures = render_all(units, args, clusters)
+        render_failures = [(u.name, e) for u, e in unit_failures] + appset_failures(args)
+        failed_names = {name for name, _ in render_failures}
         results = _sync_all(rendered, failed_names, clusters, options, dry_run=args.dry_run)
         if args.state is not None and not args.dry_run:
             observed = [sync.status(render, revision, clusters.for_unit(render.unit))
@@ -318,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
                        "error": r.error, "message": r.message or None,
                        "outcomes": [_outcome_json(o) for o in r.outcomes], "diff": r.diff or None}
                       for r in results.values()],
-            "failures": [{"unit": u.name, "error": e} for u, e in render_failures],
+            "failures": [{"unit": u, "error": e} for u, e in render_failures],
         }, indent=2))
     else:
         for result in results.values():

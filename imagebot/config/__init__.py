@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from imagebot.config._action import MODES, ActionEnvironment, action_environment
+    from imagebot.config._argo import parse_generated_application
     from imagebot.config._ci import in_github_actions
     from imagebot.config._fields import parse_duration
     from imagebot.config._gitsecrets import forge_credentials, git_auth, signing_key
@@ -49,6 +50,7 @@ __all__ = [
     "located",
     "origin",
     "parse_duration",
+    "parse_generated_application",
     "parse_shard",
     "secret_env_name",
     "shard_from_environment",
@@ -57,6 +59,7 @@ __all__ = [
 
 _HOMES = {
     "_action": ("MODES", "ActionEnvironment", "action_environment"),
+    "_argo": ("parse_generated_application",),
     "_ci": ("in_github_actions",),
     "_fields": ("parse_duration",),
     "_gitsecrets": ("forge_credentials", "git_auth", "signing_key"),

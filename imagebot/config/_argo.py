@@ -1,17 +1,20 @@
-"""Argo CD ``Application`` / ``ApplicationSet`` from raw YAML to :mod:`imagebot.model.argo` types.
+"""Argo CD ``Application`` from raw YAML to :mod:`imagebot.model.argo` types.
 
-Parsed now so a user's files load unchanged; the sync stage consumes them.
+Parsed now so a user's files load unchanged; the sync stage consumes them. The Applications an
+ApplicationSet generates (:mod:`imagebot.config._appset`) are read by the same rules, through
+:func:`parse_generated_application`, which the sync stage is given as a value.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 from imagebot.config._fields import Fields
 from imagebot.config._flux import parse_metadata
 from imagebot.model import argo, ids
 
-__all__ = ["parse_application", "parse_application_set", "parse_kustomize_image"]
+__all__ = ["application_spec", "parse_application", "parse_generated_application", "parse_kustomize_image"]
 
 
 def parse_kustomize_image(text: str) -> argo.KustomizeImage:
@@ -108,7 +111,7 @@ def _ignore_differences(spec: Fields) -> tuple[argo.IgnoreDifference, ...]:
     return tuple(rules)
 
 
-def _application_spec(key: ids.ObjectKey, spec: Fields, where: str) -> argo.Application:
+def application_spec(key: ids.ObjectKey, spec: Fields, where: str) -> argo.Application:
     source = spec.sub("source")
     if source is None:
         sources = spec.raw("sources")
@@ -159,37 +162,16 @@ def parse_application(doc: Fields) -> argo.Application:
     key, _, _ = parse_metadata(doc)
     spec = doc.sub("spec", required=True)
     assert spec is not None
-    return _application_spec(key, spec, doc.where)
+    return application_spec(key, spec, doc.where)
 
 
-def parse_application_set(doc: Fields) -> argo.ApplicationSet:
-    key, _, _ = parse_metadata(doc)
+def parse_generated_application(raw: object, where: str, application_set: ids.ObjectKey) -> argo.Application:
+    """An Application an ApplicationSet rendered (``metadata`` and ``spec``); it lives in the
+    ApplicationSet's namespace whatever the template says, as in Argo CD."""
+    doc = Fields(raw, where)
+    meta = doc.sub_or_empty("metadata")
     spec = doc.sub("spec", required=True)
     assert spec is not None
-    generators = spec.raw("generators")
-    if not isinstance(generators, list):
-        raise spec.error("generators", "expected a list")
-    elements: list[dict[str, str]] = []
-    for index, raw in enumerate(generators):
-        generator = Fields(raw, doc.where, f"spec.generators[{index}]")
-        listed = generator.sub("list")
-        if listed is None:
-            continue  # other generators (git, cluster, matrix) are accepted but not expanded yet
-        items = listed.raw("elements")
-        if not isinstance(items, list):
-            raise listed.error("elements", "expected a list")
-        for i, item in enumerate(items):
-            elements.append(Fields(item, doc.where, f"{listed.path}.elements[{i}]").as_str_map())
-    template = spec.sub("template", required=True)
-    assert template is not None
-    meta = template.sub_or_empty("metadata")
-    name = meta.string("name")
-    template_spec = template.sub("spec", required=True)
-    assert template_spec is not None
-    return argo.ApplicationSet(
-        key=key,
-        elements=tuple(elements),
-        template=_application_spec(ids.ObjectKey(key.namespace, name), template_spec, doc.where),
-        template_name=name,
-        source_file=doc.where,
-    )
+    key = ids.ObjectKey(application_set.namespace, meta.string("name"))
+    app = application_spec(key, spec, where)
+    return dataclasses.replace(app, application_set=application_set)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from imagebot import names, yamldoc
-from imagebot.config import _argo, _flux, _imagebot, _notification, _schema
+from imagebot.config import _appset, _argo, _flux, _imagebot, _notification, _schema
 from imagebot.config._fields import Fields
 from imagebot.errors import ConfigError
 from imagebot.model import argo, flux, ids, notification
@@ -110,7 +110,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Fields], Any]] = {
     (_SOURCE_GROUP, "GitRepository"): _flux.parse_git_repository,
     (_KUSTOMIZE_GROUP, "Kustomization"): _flux.parse_kustomization,
     ("argoproj.io", "Application"): _argo.parse_application,
-    ("argoproj.io", "ApplicationSet"): _argo.parse_application_set,
+    ("argoproj.io", "ApplicationSet"): _appset.parse_application_set,
     ("imagebot.dev", "PullRequest"): _imagebot.parse_pull_request,
     (_NOTIFICATION_GROUP, "Receiver"): _notification.parse_receiver,
     (_NOTIFICATION_GROUP, "Provider"): _notification.parse_provider,

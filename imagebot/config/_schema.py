@@ -73,6 +73,26 @@ _PULL_REQUEST: Schema = {
     "forge": {"provider": None, "apiURL": None, "repository": None, "secretRef": _NAME},
 }
 
+_GIT_PATHS: Schema = {"path": None, "exclude": None}
+_GENERATOR: dict[str, Schema | None] = {
+    "list": {"elements": None, "elementsYaml": None, "template": None},
+    "git": {
+        "repoURL": None, "revision": None, "directories": _GIT_PATHS, "files": _GIT_PATHS, "values": None,
+        "pathParamPrefix": None, "requeueAfterSeconds": None, "template": None,
+    },
+    # Argo CD generators imagebot does not run: known, so a typo of them is not one of "list"
+    "clusters": None, "clusterDecisionResource": None, "pullRequest": None, "scmProvider": None,
+    "plugin": None, "selector": None,
+}
+_GENERATOR["matrix"] = {"generators": _GENERATOR, "template": None}
+_GENERATOR["merge"] = {"generators": _GENERATOR, "mergeKeys": None, "template": None}
+_APPLICATION_SET: Schema = {
+    "generators": _GENERATOR, "template": {"metadata": _METADATA, "spec": None},
+    "templatePatch": None, "goTemplate": None, "goTemplateOptions": None,
+    "syncPolicy": {"preserveResourcesOnDeletion": None, "applicationsSync": None},
+    "strategy": None, "preservedFields": None, "ignoreApplicationDifferences": None,
+}
+
 KINDS: Mapping[str, Mapping[str, Schema]] = {
     "image.toolkit.fluxcd.io": {
         "ImageRepository": _object(_IMAGE_REPOSITORY),
@@ -85,8 +105,10 @@ KINDS: Mapping[str, Mapping[str, Schema]] = {
     "notification.toolkit.fluxcd.io": {
         "Receiver": _object(None), "Provider": _object(None), "Alert": _object(None),
     },
-    # Argo CD's specs are large and read by the sync stage: only their top level is checked here
-    "argoproj.io": {"Application": _object(None, operation=None), "ApplicationSet": _object(None)},
+    # an Application's spec is large and read by the sync stage: only its top level is checked here
+    "argoproj.io": {
+        "Application": _object(None, operation=None), "ApplicationSet": _object(_APPLICATION_SET),
+    },
     "imagebot.dev": {"RegistrySettings": _object(_REGISTRY_SETTINGS), "PullRequest": _object(_PULL_REQUEST)},
 }
 """API group → the kinds imagebot reads → their keys."""

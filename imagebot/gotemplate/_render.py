@@ -10,6 +10,8 @@ is an error (Go's ``missingkey=error``), or prints ``<no value>`` (Go's default)
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
@@ -30,6 +32,7 @@ MissingKey = Literal["error", "default"]
 
 _ENVIRONMENTS: dict[tuple[int, MissingKey], jinja2.Environment] = {}
 _LOCK = threading.Lock()
+_NO_ENTRY = re.compile(r"^'(?:dict object|_root)' has no attribute '(.*)'$")
 
 
 def _finalize(value: object) -> object:
@@ -57,6 +60,12 @@ def _environment(functions: Mapping[str, Callable[..., object]], missing: Missin
         return environment
 
 
+@functools.lru_cache(maxsize=1024)
+def _compile(environment: jinja2.Environment, template: str) -> jinja2.Template:
+    # an ApplicationSet renders the same few strings once per generated Application
+    return environment.from_string(template)
+
+
 def render(
     template: str,
     context: Mapping[str, object],
@@ -70,7 +79,7 @@ def render(
     import jinja2.exceptions
 
     try:
-        compiled = _environment(functions, missing).from_string(template)
+        compiled = _compile(_environment(functions, missing), template)
     except jinja2.TemplateSyntaxError as exc:
         raise errors.ConfigError(f"{what}: line {exc.lineno}: {exc.message}") from exc
     from imagebot.gotemplate import _sandbox
@@ -91,7 +100,9 @@ def render(
     except jinja2.UndefinedError as exc:
         names = ", ".join(sorted(k for k in context if not k.startswith("_")))
         hint = f"; the template can use {names}" if names else ""
-        raise errors.ConfigError(f"{what}: {exc.message}{hint}") from exc
+        no_entry = _NO_ENTRY.match(exc.message or "")
+        message = f'map has no entry for key "{no_entry.group(1)}"' if no_entry else exc.message
+        raise errors.ConfigError(f"{what}: {message}{hint}") from exc
     except jinja2.exceptions.SecurityError as exc:
         raise errors.ConfigError(f"{what}: not allowed in a template: {exc}") from exc
     except Exception as exc:  # user template code (the boundary): any failure is a config error

@@ -13,15 +13,24 @@ from collections.abc import Mapping
 from imagebot.model.ids import ObjectKey
 
 __all__ = [
+    "APPLICATIONS_SYNC",
     "Application",
     "ApplicationSet",
     "ApplicationSource",
     "DirectorySource",
+    "Generator",
+    "GitGenerator",
+    "GitPathRule",
     "IgnoreDifference",
     "KustomizeImage",
     "KustomizeSource",
+    "ListGenerator",
+    "MatrixGenerator",
+    "MergeGenerator",
     "RetryPolicy",
     "SyncPolicy",
+    "Template",
+    "UnsupportedGenerator",
 ]
 
 
@@ -121,14 +130,97 @@ class Application:
     ignore_differences: tuple[IgnoreDifference, ...] = ()
     revision_history_limit: int = 10
     """``spec.revisionHistoryLimit``: sync history entries kept (Argo CD's default, 10)."""
+    application_set: ObjectKey | None = None
+    """The ApplicationSet that generated this Application (None: written by hand)."""
+
+
+Template = Mapping[str, object]
+"""An ApplicationSet's ``template`` (``metadata`` and ``spec``) as written: every string (and map
+key) may hold ``{{placeholders}}``, so it stays raw until it is rendered with one parameter set."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListGenerator:
+    """``list``: one parameter set per element (``elements``, then ``elementsYaml``)."""
+
+    elements: tuple[Mapping[str, object], ...]
+    path: str
+    """Key path of the generator in its ApplicationSet (``spec.generators[0].list``), for errors."""
+    elements_yaml: str = ""
+    template: Template | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitPathRule:
+    """One ``directories``/``files`` entry: a glob, and whether it excludes."""
+
+    path: str
+    exclude: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitGenerator:
+    """``git``: one parameter set per matching directory, or per object of each matching file."""
+
+    repo_url: str
+    path: str
+    revision: str = "HEAD"
+    directories: tuple[GitPathRule, ...] = ()
+    files: tuple[GitPathRule, ...] = ()
+    values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    path_param_prefix: str = ""
+    template: Template | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MatrixGenerator:
+    """``matrix``: every combination of two child generators' sets; the second child may use the
+    first's parameters."""
+
+    generators: tuple[Generator, ...]
+    path: str
+    template: Template | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MergeGenerator:
+    """``merge``: the first child's sets, each overridden by later children's sets with the same
+    ``mergeKeys`` values."""
+
+    generators: tuple[Generator, ...]
+    merge_keys: tuple[str, ...]
+    path: str
+    template: Template | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UnsupportedGenerator:
+    """A generator imagebot does not run (``clusters``, ``pullRequest``, ``scmProvider``, …):
+    expanding it is an error of its ApplicationSet, not of the whole configuration."""
+
+    name: str
+    path: str
+    template: Template | None = None
+
+
+Generator = ListGenerator | GitGenerator | MatrixGenerator | MergeGenerator | UnsupportedGenerator
+
+APPLICATIONS_SYNC = ("create-only", "create-update", "create-delete", "sync")
+"""``spec.syncPolicy.applicationsSync`` values (docs/sync.md says what each means for imagebot)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ApplicationSet:
-    """An ApplicationSet with ``list`` generators; the template keeps ``{{placeholders}}``."""
+    """An ApplicationSet: generators of parameter sets, and the template each set renders."""
 
     key: ObjectKey
-    elements: tuple[Mapping[str, str], ...]
-    template: Application
-    template_name: str
+    generators: tuple[Generator, ...]
+    template: Template
     source_file: str = ""
+    go_template: bool = False
+    missing_key_error: bool = False
+    """``goTemplateOptions: ["missingkey=error"]``: an unknown parameter fails the render."""
+    template_patch: str | None = None
+    preserve_resources_on_deletion: bool = False
+    applications_sync: str = "sync"
+    """One of :data:`APPLICATIONS_SYNC`."""

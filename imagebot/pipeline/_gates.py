@@ -60,8 +60,10 @@ def _application_path(cfg: config.Config, target: ObjectKey) -> str | None:
     from imagebot import sync
 
     try:
-        every = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
-                           cfg.git_repositories, list(cfg.application_sets.values()))
+        generated = sync.generate(cfg.application_sets.values(), sync.Sources(),
+                                  config.parse_generated_application)
+        every = sync.units([*cfg.applications.values(), *generated.applications],
+                           list(cfg.kustomizations.values()), cfg.git_repositories)
     except ConfigError:
         return None
     found = [u for u in every if u.kind == "Application" and u.key == target]

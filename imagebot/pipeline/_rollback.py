@@ -99,8 +99,10 @@ def _same_repository(a: str, b: str) -> bool:
 
 
 def _unit(cfg: config.Config, name: str) -> sync.SyncUnit:
-    every = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
-                       cfg.git_repositories, list(cfg.application_sets.values()))
+    generated = sync.generate(cfg.application_sets.values(), sync.Sources(),
+                              config.parse_generated_application)
+    every = sync.units([*cfg.applications.values(), *generated.applications],
+                       list(cfg.kustomizations.values()), cfg.git_repositories)
     found = sync.select(every, [name])
     if len(found) != 1:
         raise ConfigError(f"{name}: names {len(found)} Applications ({', '.join(u.name for u in found)}); "

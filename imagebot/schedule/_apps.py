@@ -22,7 +22,7 @@ from typing import Protocol
 
 from imagebot import config, sync
 from imagebot.errors import ConfigError, ImagebotError, TemporaryError
-from imagebot.model import gitauth
+from imagebot.model import argo, gitauth
 from imagebot.model.cluster import AppState, SyncRecord, SyncResult, UnitStatus
 from imagebot.schedule._loop import Decision, Track, decide, retry_limit, retry_wait
 from imagebot.state import StateStore
@@ -228,6 +228,12 @@ class AppLoop:
             sources = sync.Sources(workdir=self._workdir, auth_for=self._auth_for)
             root, revision = sources.checkout(unit)
             return sync.render(unit, root, namespaced=cluster.namespaced), revision
+
+    def generate(self, app_sets: Iterable[argo.ApplicationSet]) -> sync.Generated:
+        """The Applications of ``app_sets`` (git generators read their own clones: a reconcile
+        may be checking out the units' clones at the same moment)."""
+        sources = sync.Sources(workdir=self._workdir.parent / "appsets", auth_for=self._auth_for)
+        return sync.generate(app_sets, sources, config.parse_generated_application)
 
     def _auth_for(self, url: str) -> gitauth.GitAuth | None:
         for repository in self._cfg().git_repositories.values():

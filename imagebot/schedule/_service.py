@@ -258,8 +258,13 @@ class Service:
 
     def sync_units(self, cfg: config.Config) -> list[sync.SyncUnit]:
         """The Applications and Kustomizations the loop syncs (this shard's, when sharded)."""
-        found = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
-                           cfg.git_repositories, list(cfg.application_sets.values()))
+        generated = sync.Generated()
+        if self.apps is not None and cfg.application_sets:
+            generated = self.apps.generate(cfg.application_sets.values())
+        for failure in generated.failures:  # that ApplicationSet generates nothing; the rest go on
+            logger.warning("%s", failure)
+        found = sync.units([*cfg.applications.values(), *generated.applications],
+                           list(cfg.kustomizations.values()), cfg.git_repositories)
         if self.settings.shard is not None:
             index, count = self.settings.shard
             found = [u for u in found if pipeline.shard_of(u.key, count) == index]

@@ -1,6 +1,7 @@
 """The sync stage: render each Application/Kustomization at its Git revision and apply it.
 
-Callers (the ``sync`` and ``apps`` commands) build :class:`SyncUnit` values with :func:`units`,
+Callers (the ``sync`` and ``apps`` commands) expand ApplicationSets with :func:`generate`, build
+:class:`SyncUnit` values with :func:`units`,
 check them out with :class:`Sources`, :func:`render` them, and — with a cluster — reconcile them.
 The health of live objects (``assess``) and its roll-up with reasons (``rollup``) are used by
 ``imagebot health``, ``imagebot apps`` and the wave gating. See ``docs/sync.md``.
@@ -8,6 +9,7 @@ The health of live objects (``assess``) and its roll-up with reasons (``rollup``
 
 from __future__ import annotations
 
+from imagebot.sync._appsets import AppSetFailure, Generated, generate
 from imagebot.sync._cluster import FIELD_MANAGER, KubernetesCluster, connect
 from imagebot.sync._health import KubeObject, assess, missing, resource_health, rollup
 from imagebot.sync._kubeconfig import context_for, default_kubeconfig, read_kubeconfig
@@ -18,8 +20,30 @@ from imagebot.sync._source import Sources
 from imagebot.sync._units import SyncUnit, select, units
 
 __all__ = [
-    "FIELD_MANAGER", "KubeObject", "KubernetesCluster", "Manifest", "Render", "Sources", "SyncOptions",
-    "SyncUnit", "assess", "connect", "context_for", "default_kubeconfig", "missing", "read_kubeconfig",
-    "render", "resource_health", "rollup", "select", "sort_key", "status", "sync_unit", "units",
+    "FIELD_MANAGER",
+    "AppSetFailure",
+    "Generated",
+    "KubeObject",
+    "KubernetesCluster",
+    "Manifest",
+    "Render",
+    "Sources",
+    "SyncOptions",
+    "SyncUnit",
+    "assess",
+    "connect",
+    "context_for",
+    "default_kubeconfig",
+    "generate",
+    "missing",
+    "read_kubeconfig",
+    "render",
+    "resource_health",
+    "rollup",
+    "select",
+    "sort_key",
+    "status",
+    "sync_unit",
+    "units",
 ]
 

@@ -45,22 +45,27 @@ class Sources:
 
     def checkout(self, unit: SyncUnit) -> tuple[Path, str]:
         """``(root, revision)``: the directory the unit's ``path`` is relative to, and the commit."""
+        return self.tree(unit.repo_url, unit.ref, what=unit.name)
+
+    def tree(self, repo_url: str, ref: GitRef, *, what: str = "") -> tuple[Path, str]:
+        """``(root, revision)`` of ``repo_url`` at ``ref`` (an ApplicationSet's git generator reads
+        its repository this way); valid until the next checkout."""
         if self._local is not None:
             return self._local, self._revision_of_local()
-        wanted = (unit.repo_url, unit.ref)
+        wanted = (repo_url, ref)
         if self._current == wanted and self._current_result is not None:
             return self._current_result
-        workdir = self._workdir / git.default_workdir(unit.repo_url).name if self._workdir else None
-        auth = self._auth_for(unit.repo_url)
+        workdir = self._workdir / git.default_workdir(repo_url).name if self._workdir else None
+        auth = self._auth_for(repo_url)
         try:
-            workspace = git.Workspace.clone(unit.repo_url, ref=unit.ref, auth=auth, workdir=workdir)
+            workspace = git.Workspace.clone(repo_url, ref=ref, auth=auth, workdir=workdir)
         except GitError:
-            if not unit.ref.branch:
+            if not ref.branch:
                 raise
             # Argo CD's targetRevision names a branch or a tag; a branch is tried first
-            tag = GitRef(tag=unit.ref.branch)
-            logger.debug("%s: no branch %s, trying the tag", unit.name, unit.ref.branch)
-            workspace = git.Workspace.clone(unit.repo_url, ref=tag, auth=auth, workdir=workdir)
+            tag = GitRef(tag=ref.branch)
+            logger.debug("%s: no branch %s, trying the tag", what or repo_url, ref.branch)
+            workspace = git.Workspace.clone(repo_url, ref=tag, auth=auth, workdir=workdir)
         self._current, self._current_result = wanted, (workspace.path, workspace.head)
         workspace.close()  # the clone's lock (git.md "One run per clone"); the files stay
         return self._current_result

@@ -18,7 +18,7 @@ from imagebot.model import argo, flux
 from imagebot.model.flux import GitRef
 from imagebot.model.ids import ObjectKey
 
-__all__ = ["IN_CLUSTER", "SyncUnit", "expand", "git_ref", "select", "units"]
+__all__ = ["IN_CLUSTER", "SyncUnit", "git_ref", "select", "units"]
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -57,6 +57,8 @@ class SyncUnit:
     """How often ``imagebot serve`` reconciles it (Flux ``spec.interval``; None: the loop's default)."""
     history_limit: int = 10
     """Sync history entries kept (Argo CD ``revisionHistoryLimit``; Flux keeps 5)."""
+    application_set: ObjectKey | None = None
+    """The ApplicationSet that generated the Application."""
 
     @property
     def name(self) -> str:
@@ -116,6 +118,7 @@ def _from_application(app: argo.Application) -> SyncUnit:
         retry=policy.retry,
         ignore=app.ignore_differences,
         history_limit=app.revision_history_limit,
+        application_set=app.application_set,
     )
 
 
@@ -150,46 +153,14 @@ def _from_kustomization(
     )
 
 
-_PLACEHOLDER = re.compile(r"\{\{\s*\.?([A-Za-z0-9_.\-]+)\s*\}\}")
-
-
-def _substitute(value: object, params: Mapping[str, str], where: str) -> object:
-    if isinstance(value, str):
-        def replace(match: re.Match[str]) -> str:
-            if match.group(1) not in params:
-                raise ConfigError(f"{where}: template parameter {match.group(1)!r} is not in the element")
-            return params[match.group(1)]
-        return _PLACEHOLDER.sub(replace, value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: _substitute(getattr(value, f.name), params, where)
-                   for f in dataclasses.fields(value)}
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, tuple):
-        return tuple(_substitute(v, params, where) for v in value)
-    if isinstance(value, Mapping):
-        return {k: _substitute(v, params, where) for k, v in value.items()}
-    return value
-
-
-def expand(app_set: argo.ApplicationSet) -> list[argo.Application]:
-    """The Applications of an ApplicationSet's ``list`` generators (``{{key}}``/``{{.key}}``)."""
-    found = []
-    for params in app_set.elements:
-        app = _substitute(app_set.template, params, f"{app_set.source_file}: ApplicationSet {app_set.key}")
-        assert isinstance(app, argo.Application)
-        found.append(app)
-    return found
-
-
 def units(
     applications: Sequence[argo.Application],
     kustomizations: Sequence[flux.Kustomization] = (),
     repositories: Mapping[ObjectKey, flux.GitRepository] | None = None,
-    application_sets: Sequence[argo.ApplicationSet] = (),
 ) -> list[SyncUnit]:
-    """Every sync unit: Applications (ApplicationSet ``list`` elements included), then
-    Kustomizations ordered after what they ``dependsOn`` (cycles are errors)."""
-    applications = [*applications, *(app for s in application_sets for app in expand(s))]
+    """Every sync unit: Applications (those ApplicationSets generated included, see
+    :func:`imagebot.sync.generate`), then Kustomizations ordered after what they ``dependsOn``
+    (cycles are errors)."""
     found = [_from_application(a) for a in sorted(applications, key=lambda a: a.key)]
     flux_units = {k.key: _from_kustomization(k, repositories or {})
                   for k in sorted(kustomizations, key=lambda k: k.key) if not k.suspend}

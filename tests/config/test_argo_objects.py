@@ -4,9 +4,9 @@ Aspects under test:
 * Application defaults (path, targetRevision, destination, project, sync policy);
 * ``spec.sources`` (multi-source Applications) uses the first source;
 * ``syncPolicy.automated`` present but empty still means automated;
-* ApplicationSet list generators are expanded in order; other generators are accepted, not expanded;
-* the template keeps ``{{placeholders}}`` verbatim;
-* invalid objects name file, document and key path.
+* ApplicationSet generators (list, git, matrix, merge; others kept as unsupported) are parsed in
+  order, the template kept raw; goTemplate, options, templatePatch and syncPolicy are read;
+* invalid objects (generator shapes, Go template syntax, policies) name file, document and key path.
 """
 
 from __future__ import annotations
@@ -92,26 +92,47 @@ def test_application_sync_policy(load_yaml: Load, sync_policy: str, expected: ar
     assert app.sync_policy == expected
 
 
-def test_application_set_expands_list_generators_in_order_and_skips_others(load_yaml: Load) -> None:
+def test_application_set_generators_are_parsed_in_order(load_yaml: Load) -> None:
     spec = (
         "generators:\n"
         "  - list:\n      elements: [{cluster: dev, url: 'https://dev'}]\n"
         "  - clusters: {selector: {matchLabels: {env: prod}}}\n"
-        "  - list:\n      elements: [{cluster: prod, url: 'https://prod'}]\n"
+        "  - git: {repoURL: https://github.com/org/deploy, revision: main,\n"
+        "          directories: [{path: 'apps/*'}, {path: apps/old, exclude: true}], values: {a: b}}\n"
+        "  - matrix:\n      generators:\n"
+        "        - git: {repoURL: x, files: [{path: 'c/*.json'}], pathParamPrefix: c}\n"
+        "        - list: {elements: [{k: v}]}\n"
+        "  - merge:\n      mergeKeys: [server]\n      generators: [{list: {elements: []}}, {list: {elements: []}}]\n"
         + _TEMPLATE
     )
     [app_set] = load_yaml(_application_set(spec)).application_sets.values()
-    assert app_set.elements == ({"cluster": "dev", "url": "https://dev"}, {"cluster": "prod", "url": "https://prod"})
-    assert app_set.template_name == "{{cluster}}-web"
-    assert app_set.template.key == ObjectKey("argocd", "{{cluster}}-web")
-    assert app_set.template.source == argo.ApplicationSource("https://github.com/org/deploy", "envs/{{cluster}}")
-    assert app_set.template.destination_server == "{{url}}"
+    listed, clusters, git, matrix, merge = app_set.generators
+    assert listed == argo.ListGenerator(elements=({"cluster": "dev", "url": "https://dev"},),
+                                        path="spec.generators[0].list")
+    assert clusters == argo.UnsupportedGenerator(name="clusters", path="spec.generators[1].clusters")
+    assert git == argo.GitGenerator(
+        repo_url="https://github.com/org/deploy", revision="main", path="spec.generators[2].git",
+        directories=(argo.GitPathRule("apps/*"), argo.GitPathRule("apps/old", exclude=True)), values={"a": "b"})
+    assert isinstance(matrix, argo.MatrixGenerator)
+    assert [type(g).__name__ for g in matrix.generators] == ["GitGenerator", "ListGenerator"]
+    assert matrix.generators[0].path == "spec.generators[3].matrix.generators[0].git"
+    assert isinstance(merge, argo.MergeGenerator) and merge.merge_keys == ("server",)
+    assert app_set.template["metadata"] == {"name": "{{cluster}}-web"}
+    assert (app_set.go_template, app_set.missing_key_error, app_set.applications_sync) == (False, False, "sync")
 
 
-def test_application_set_with_only_git_generator_has_no_elements(load_yaml: Load) -> None:
-    spec = "generators:\n  - git: {repoURL: https://github.com/org/deploy, directories: [{path: 'apps/*'}]}\n"
-    [app_set] = load_yaml(_application_set(spec + _TEMPLATE)).application_sets.values()
-    assert app_set.elements == ()
+def test_application_set_options(load_yaml: Load) -> None:
+    spec = (
+        "goTemplate: true\ngoTemplateOptions: [missingkey=error]\n"
+        "syncPolicy: {preserveResourcesOnDeletion: true, applicationsSync: create-only}\n"
+        "templatePatch: |\n  spec: {project: x}\n"
+        "generators: [{list: {elements: [{cluster: a}]}}]\n"
+        + _TEMPLATE.replace("{{cluster}}", "{{.cluster}}").replace("{{url}}", "{{.url}}")
+    )
+    [app_set] = load_yaml(_application_set(spec)).application_sets.values()
+    assert (app_set.go_template, app_set.missing_key_error) == (True, True)
+    assert (app_set.preserve_resources_on_deletion, app_set.applications_sync) == (True, "create-only")
+    assert app_set.template_patch == "spec: {project: x}\n"
 
 
 @pytest.mark.parametrize(
@@ -129,9 +150,35 @@ def test_application_set_with_only_git_generator_has_no_elements(load_yaml: Load
         pytest.param(_application_set(_TEMPLATE), "spec.generators: expected a list", id="no-generators"),
         pytest.param(_application_set("generators: [{list: {elements: {a: b}}}]\n" + _TEMPLATE),
                      "spec.generators[0].list.elements: expected a list", id="elements-not-a-list"),
-        pytest.param(_application_set("generators: [{list: {elements: [{a: [1]}]}}]\n" + _TEMPLATE),
-                     "spec.generators[0].list.elements[0].a: expected a string, got a list",
-                     id="element-value-not-a-string"),
+        pytest.param(_application_set("generators: [{list: {elements: [a]}}]\n" + _TEMPLATE),
+                     "spec.generators[0].list.elements[0]: expected a mapping, got a string",
+                     id="element-not-a-mapping"),
+        pytest.param(_application_set("generators: [{list: {}, git: {}}]\n" + _TEMPLATE),
+                     "spec.generators[0]: expected exactly one generator (list, git, matrix, merge), found list, git",
+                     id="two-generators-in-one-entry"),
+        pytest.param(_application_set("generators: [{git: {repoURL: x}}]\n" + _TEMPLATE),
+                     "spec.generators[0].git.directories: a git generator needs directories or files",
+                     id="git-without-paths"),
+        pytest.param(_application_set("generators: [{matrix: {generators: [{list: {}}]}}]\n" + _TEMPLATE),
+                     "spec.generators[0].matrix.generators: a matrix combines exactly two generators, found 1",
+                     id="matrix-of-one"),
+        pytest.param(_application_set("generators: [{merge: {generators: [{list: {}}, {list: {}}]}}]\n"
+                                      + _TEMPLATE),
+                     "spec.generators[0].merge.mergeKeys: a merge needs at least one merge key",
+                     id="merge-without-keys"),
+        pytest.param(_application_set(
+            "generators: [{matrix: {generators: [{matrix: {generators: [{matrix: {generators: []}}, "
+            "{list: {}}]}}, {list: {}}]}}]\n" + _TEMPLATE),
+            "matrix and merge generators nest at most one level", id="matrix-nested-twice"),
+        pytest.param(_application_set("goTemplate: true\ngenerators: []\n"
+                                      + _TEMPLATE.replace("'{{cluster}}-web'", "'{{.cluster'")),
+                     "spec.template.metadata.name: Go template, line 1:", id="go-template-syntax"),
+        pytest.param(_application_set("goTemplate: true\ngenerators: []\n"
+                                      + _TEMPLATE.replace("'{{cluster}}-web'", "'{{ env \"HOME\" }}'")),
+                     "function 'env' is not supported", id="go-template-env-function"),
+        pytest.param(_application_set("syncPolicy: {applicationsSync: create}\ngenerators: []\n" + _TEMPLATE),
+                     "spec.syncPolicy.applicationsSync: must be one of create-only, create-update, "
+                     "create-delete, sync, got 'create'", id="applications-sync-policy"),
         pytest.param(_application_set("generators: [list]\n" + _TEMPLATE),
                      "spec.generators[0]: expected a mapping, got a string", id="generator-not-a-mapping"),
         pytest.param(_application_set("generators: []"), "spec.template: is required", id="no-template"),

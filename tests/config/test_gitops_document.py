@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from imagebot import config
+from imagebot.model import argo
 from imagebot.model.ids import ObjectKey
 
 DOCUMENT = Path(__file__).parent / "data" / "gitops-patterns"
@@ -26,7 +27,9 @@ def test_the_documents_examples_load_without_findings(tmp_path: Path) -> None:
     assert application.source.path == "apps/myapp"
     assert application.sync_policy.prune and application.sync_policy.self_heal
     application_set = loaded.application_sets[ObjectKey("argocd", "myapp-set")]
-    assert [e["env"] for e in application_set.elements] == ["dev", "staging", "prod"]
+    [generator] = application_set.generators
+    assert isinstance(generator, argo.ListGenerator)
+    assert [e["env"] for e in generator.elements] == ["dev", "staging", "prod"]
     repository = loaded.git_repositories[ObjectKey("flux-system", "myapp")]
     assert (repository.url, repository.ref.branch) == ("https://github.com/org/manifests", "main")
     kustomization = loaded.kustomizations[ObjectKey("flux-system", "myapp")]

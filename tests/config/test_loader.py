@@ -18,6 +18,7 @@ import datetime
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,14 +181,16 @@ def test_flux_docs_argo_application_and_list_application_set(docs: config.Config
         source_file=where(path, 1),
     )
     app_set = docs.application_sets[ObjectKey("argocd", "guestbook")]
-    assert app_set.elements == (
+    [generator] = app_set.generators
+    assert isinstance(generator, argo.ListGenerator)
+    assert generator.elements == (
         {"cluster": "engineering-dev", "url": "https://1.2.3.4"},
         {"cluster": "engineering-prod", "url": "https://2.4.6.8"},
     )
-    assert app_set.template_name == "{{.cluster}}-guestbook"
-    assert app_set.template.key == ObjectKey("argocd", "{{.cluster}}-guestbook")
-    assert app_set.template.source.path == "applicationset/examples/list-generator/guestbook/{{.cluster}}"
-    assert app_set.template.destination_server == "{{.url}}"
+    template: Any = app_set.template
+    assert template["metadata"]["name"] == "{{.cluster}}-guestbook"
+    assert template["spec"]["source"]["path"] == "applicationset/examples/list-generator/guestbook/{{.cluster}}"
+    assert template["spec"]["destination"]["server"] == "{{.url}}"
     assert app_set.source_file == where(path, 2)
 
 

@@ -58,7 +58,8 @@ def test_sync_then_apps(layout: tuple[Path, Path], emulator: KubeEmulator, capsy
     ]
     code, out, _ = _run(capsys, "apps", *common)
     assert code == 0
-    assert out.splitlines()[1].split() == ["argocd/shop", "local", "Synced", "Healthy"]
+    assert out.splitlines()[0].split() == ["APP", "APPSET", "REVISION", "SYNC", "HEALTH", "WHY"]
+    assert out.splitlines()[1].split() == ["argocd/shop", "-", "local", "Synced", "Healthy"]
     # a manual edit: OutOfSync in apps, visible in --diff, reverted by the next sync
     emulator.request("PATCH", "/api/v1/namespaces/shop/configmaps/settings", {"data": {"a": "2"}},
                      content_type="application/merge-patch+json")

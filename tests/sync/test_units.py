@@ -2,7 +2,7 @@
 
 Aspects under test:
 * targetRevision to a checkout ref (HEAD, commit, full ref, branch/tag name);
-* ApplicationSet list elements become Applications ({{key}} and {{.key}}); an unknown key is an error;
+* Applications an ApplicationSet generated become units that name it;
 * Flux Kustomizations follow their dependsOn; cycles and missing dependencies are errors;
 * tracking names (Argo CD's rule; Kustomizations prefixed);
 * destination name/server to a kubeconfig context.
@@ -10,9 +10,11 @@ Aspects under test:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from imagebot import sync
+from imagebot import config, sync
 from imagebot.errors import ConfigError
 from imagebot.model import argo, flux
 from imagebot.model.flux import GitRef
@@ -36,21 +38,18 @@ def _app(name: str, namespace: str = "argocd", path: str = "apps/x") -> argo.App
                             source=argo.ApplicationSource(repo_url="https://git.example/fleet", path=path))
 
 
-def test_application_set_elements_become_applications() -> None:
-    template = argo.Application(
-        key=ObjectKey("argocd", "web-{{env}}"),
-        source=argo.ApplicationSource(repo_url="https://git.example/fleet", path="envs/{{ .env }}"),
-        destination_namespace="web-{{env}}",
+def test_generated_applications_become_units_that_name_their_application_set() -> None:
+    app_set = argo.ApplicationSet(
+        key=ObjectKey("argocd", "web"),
+        generators=(argo.ListGenerator(elements=({"env": "dev"}, {"env": "prod"}), path="spec.generators[0].list"),),
+        template={"metadata": {"name": "web-{{env}}"},
+                  "spec": {"source": {"repoURL": "https://git.example/fleet", "path": "envs/{{ env }}"},
+                           "destination": {"namespace": "web-{{env}}"}}},
     )
-    app_set = argo.ApplicationSet(key=ObjectKey("argocd", "web"), elements=({"env": "dev"}, {"env": "prod"}),
-                                  template=template, template_name="web-{{env}}")
-    units = sync.units([], application_sets=[app_set])
-    assert [(u.name, u.path, u.namespace) for u in units] == [
-        ("argocd/web-dev", "envs/dev", "web-dev"), ("argocd/web-prod", "envs/prod", "web-prod")]
-    broken = argo.ApplicationSet(key=ObjectKey("argocd", "web"), elements=({"stage": "dev"},),
-                                 template=template, template_name="x")
-    with pytest.raises(ConfigError, match=r"template parameter 'env' is not in the element"):
-        sync.units([], application_sets=[broken])
+    generated = sync.generate([app_set], sync.Sources(local=Path(".")), config.parse_generated_application)
+    units = sync.units(list(generated.applications))
+    assert [(u.name, u.path, u.namespace, u.application_set) for u in units] == [
+        ("argocd/web-dev", "envs/dev", "web-dev", app_set.key), ("argocd/web-prod", "envs/prod", "web-prod", app_set.key)]
 
 
 def _ks(name: str, *depends: str) -> flux.Kustomization:
