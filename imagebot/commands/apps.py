@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from imagebot import sync
 from imagebot.commands.sync import (
@@ -31,6 +30,7 @@ from imagebot.commands.sync import (
     record_statuses,
     render_all,
     selected_units,
+    settle,
 )
 from imagebot.errors import ConfigError, ImagebotError
 from imagebot.model.cluster import UnitStatus
@@ -62,41 +62,41 @@ def _row_json(unit: sync.SyncUnit | None, row: UnitStatus) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    units = selected_units(args)
-    failures = appset_failures(args)
     kubeconfig = kubeconfig_of(args)
     if kubeconfig is None:
+        units = selected_units(args)
         rows = [UnitStatus(unit=u.name, revision="", sync="Unknown", health="Unknown", why=(_NO_CLUSTER,))
                 for u in units]
-        return _print(rows, units, failures, args, problems=0)
-    rows, problems = _assess(units, args, kubeconfig)
-    return _print(rows, units, failures, args, problems=problems)
+        return _print(rows, units, appset_failures(args), args, problems=0)
+    clusters = Clusters(kubeconfig, args.context)
+    try:
+        settled = settle(args, clusters, write=False)  # the Applications the records and policies give
+        units = selected_units(args, settled.applications)
+        rows, problems = _assess(units, args, clusters)
+    finally:
+        clusters.close()
+    return _print(rows, units, appset_failures(args, settled.failures), args, problems=problems)
 
 
 def _assess(units: list[sync.SyncUnit], args: argparse.Namespace,
-            kubeconfig: Path) -> tuple[list[UnitStatus], int]:
-    clusters = Clusters(kubeconfig, args.context)
+            clusters: Clusters) -> tuple[list[UnitStatus], int]:
     rows: list[UnitStatus] = []
     observed: list[UnitStatus] = []
     problems = 0
-    try:
-        rendered, failures = render_all(units, args, clusters)
-        for unit, error in failures:
-            rows.append(UnitStatus(unit=unit.name, revision="?", sync="Unknown", health="Unknown",
-                                   why=(error,)))
+    rendered, failures = render_all(units, args, clusters)
+    for unit, error in failures:
+        rows.append(UnitStatus(unit=unit.name, revision="?", sync="Unknown", health="Unknown", why=(error,)))
+        problems += 1
+    for render, revision in rendered:
+        try:
+            rows.append(sync.status(render, revision, clusters.for_unit(render.unit)))
+            observed.append(rows[-1])
+        except ConfigError:
+            raise
+        except ImagebotError as exc:
+            rows.append(UnitStatus(unit=render.unit.name, revision=revision, sync="Unknown",
+                                   health="Unknown", why=(str(exc),)))
             problems += 1
-        for render, revision in rendered:
-            try:
-                rows.append(sync.status(render, revision, clusters.for_unit(render.unit)))
-                observed.append(rows[-1])
-            except ConfigError:
-                raise
-            except ImagebotError as exc:
-                rows.append(UnitStatus(unit=render.unit.name, revision=revision, sync="Unknown",
-                                       health="Unknown", why=(str(exc),)))
-                problems += 1
-    finally:
-        clusters.close()
     record_statuses(args.state, observed)
     order = {u.name: i for i, u in enumerate(units)}
     rows.sort(key=lambda r: order.get(r.unit, 0))

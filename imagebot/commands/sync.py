@@ -32,7 +32,7 @@ from pathlib import Path
 
 from imagebot import config, state, sync, validation
 from imagebot.errors import ConfigError, ImagebotError
-from imagebot.model import gitauth
+from imagebot.model import argo, gitauth
 from imagebot.model.cluster import ApplyOutcome, AppState, RenderedObject, SyncResult, UnitStatus
 
 Rendered = tuple[sync.Render, str]
@@ -113,10 +113,18 @@ def _generated(args: argparse.Namespace) -> sync.Generated:
     return generated
 
 
-def appset_failures(args: argparse.Namespace) -> list[tuple[str, str]]:
+def settle(args: argparse.Namespace, clusters: Clusters, *, write: bool) -> sync.Settled:
+    """Each ApplicationSet's Applications under its ``applicationsSync`` policy, from its record
+    on the current context (recorded anew with ``write``)."""
+    return sync.settle(_config(args).application_sets.values(), _generated(args), clusters.current(),
+                       config.parse_generated_application, write=write)
+
+
+def appset_failures(args: argparse.Namespace,
+                    failures: Sequence[sync.AppSetFailure] | None = None) -> list[tuple[str, str]]:
     """``(ApplicationSet ns/name, error at file:line)`` for each ApplicationSet that generated nothing."""
     found = []
-    for failure in _generated(args).failures:
+    for failure in _generated(args).failures if failures is None else failures:
         file, line = config.locate(failure.where, failure.key_path)
         where = f"{file}:{line}" if line else failure.where
         name = f"ApplicationSet {failure.application_set}"
@@ -124,11 +132,15 @@ def appset_failures(args: argparse.Namespace) -> list[tuple[str, str]]:
     return found
 
 
-def selected_units(args: argparse.Namespace) -> list[sync.SyncUnit]:
+def selected_units(args: argparse.Namespace,
+                   generated_apps: Sequence[argo.Application] | None = None) -> list[sync.SyncUnit]:
+    """The units named on the command line; ``generated_apps`` (default: what the ApplicationSets
+    generate now) are the ApplicationSets' Applications."""
     cfg = _config(args)
     generated = _generated(args)
-    every = sync.units([*cfg.applications.values(), *generated.applications],
-                       list(cfg.kustomizations.values()), cfg.git_repositories)
+    apps = generated.applications if generated_apps is None else generated_apps
+    every = sync.units([*cfg.applications.values(), *apps], list(cfg.kustomizations.values()),
+                       cfg.git_repositories)
     found = sync.select(every, args.apps)
     if not found and not generated.failures:
         raise ConfigError(f"no Application or Kustomization objects in {args.config}")
@@ -156,6 +168,12 @@ class Clusters:
         self._document = sync.read_kubeconfig(kubeconfig)
         self._context = context
         self._clients: dict[str | None, sync.KubernetesCluster] = {}
+
+    def current(self) -> sync.KubernetesCluster:
+        """The ``--context`` (or the kubeconfig's current context): where ApplicationSet records live."""
+        if self._context not in self._clients:
+            self._clients[self._context] = sync.connect(self._path, context=self._context)
+        return self._clients[self._context]
 
     def for_unit(self, unit: sync.SyncUnit) -> sync.KubernetesCluster:
         context = self._context or sync.context_for(self._document, server=unit.server,
@@ -314,10 +332,31 @@ def _sync_all(rendered: Sequence[Rendered], failed_names: set[str], clusters: Cl
     return dict(sorted(results.items(), key=lambda item: order[item[0]]))
 
 
+def _delete_dropped(args: argparse.Namespace, settled: sync.Settled, clusters: Clusters,
+                    options: sync.SyncOptions) -> dict[str, SyncResult]:
+    """Delete the Applications their ApplicationSet's policy deletes (only on a sync of everything)."""
+    if args.apps:
+        return {}
+    app_sets = _config(args).application_sets
+    results: dict[str, SyncResult] = {}
+    for unit in sync.units(list(settled.deleted)):
+        app_set = app_sets.get(unit.application_set) if unit.application_set else None
+        preserve = app_set is not None and app_set.preserve_resources_on_deletion
+        try:
+            cluster = clusters.for_unit(unit)
+            results[unit.name] = sync.delete_application(unit, cluster, options, preserve=preserve)
+        except ConfigError:
+            raise
+        except ImagebotError as exc:
+            results[unit.name] = SyncResult(unit=unit.name, revision="", error=str(exc),
+                                            dry_run=options.dry_run)
+    return results
+
+
 def run(args: argparse.Namespace) -> int:
-    units = selected_units(args)
     kubeconfig = kubeconfig_of(args)
     if kubeconfig is None:
+        units = selected_units(args)
         if args.dry_run and not args.diff:
             return _offline(units, args)
         raise ConfigError("no kubeconfig: pass --kubeconfig or set KUBECONFIG "
@@ -326,14 +365,17 @@ def run(args: argparse.Namespace) -> int:
     options = sync.SyncOptions(dry_run=args.dry_run, prune=args.prune, confirm_prune=args.confirm_prune,
                                force=args.force, diff=args.diff, wave_timeout=args.wave_timeout)
     try:
+        settled = settle(args, clusters, write=not args.dry_run and not args.apps)
+        units = selected_units(args, settled.applications)
         rendered, unit_failures = render_all(units, args, clusters)
-        render_failures = [(u.name, e) for u, e in unit_failures] + appset_failures(args)
+        render_failures = [(u.name, e) for u, e in unit_failures] + appset_failures(args, settled.failures)
         failed_names = {name for name, _ in render_failures}
         results = _sync_all(rendered, failed_names, clusters, options, dry_run=args.dry_run)
         if args.state is not None and not args.dry_run:
             observed = [sync.status(render, revision, clusters.for_unit(render.unit))
                         for render, revision in rendered if not results[render.unit.name].failed]
             record_statuses(args.state, observed)
+        results.update(_delete_dropped(args, settled, clusters, options))
     finally:
         clusters.close()
     if args.json:

@@ -60,7 +60,7 @@ def _application_path(cfg: config.Config, target: ObjectKey) -> str | None:
     from imagebot import sync
 
     try:
-        generated = sync.generate(cfg.application_sets.values(), sync.Sources(),
+        generated = sync.generate(cfg.application_sets.values(), sync.Sources(workdir=sync.APPSET_CLONES),
                                   config.parse_generated_application)
         every = sync.units([*cfg.applications.values(), *generated.applications],
                            list(cfg.kustomizations.values()), cfg.git_repositories)

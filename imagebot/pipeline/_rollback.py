@@ -99,7 +99,7 @@ def _same_repository(a: str, b: str) -> bool:
 
 
 def _unit(cfg: config.Config, name: str) -> sync.SyncUnit:
-    generated = sync.generate(cfg.application_sets.values(), sync.Sources(),
+    generated = sync.generate(cfg.application_sets.values(), sync.Sources(workdir=sync.APPSET_CLONES),
                               config.parse_generated_application)
     every = sync.units([*cfg.applications.values(), *generated.applications],
                        list(cfg.kustomizations.values()), cfg.git_repositories)

@@ -9,17 +9,20 @@ The health of live objects (``assess``) and its roll-up with reasons (``rollup``
 
 from __future__ import annotations
 
-from imagebot.sync._appsets import AppSetFailure, Generated, generate
+from imagebot.sync._appsets import APPSET_CLONES, AppSetFailure, Generated, generate
 from imagebot.sync._cluster import FIELD_MANAGER, KubernetesCluster, connect
+from imagebot.sync._deletion import delete_application
 from imagebot.sync._health import KubeObject, assess, missing, resource_health, rollup
 from imagebot.sync._kubeconfig import context_for, default_kubeconfig, read_kubeconfig
 from imagebot.sync._order import sort_key
+from imagebot.sync._policies import Settled, settle
 from imagebot.sync._reconcile import SyncOptions, status, sync_unit
 from imagebot.sync._render import Manifest, Render, render
 from imagebot.sync._source import Sources
 from imagebot.sync._units import SyncUnit, select, units
 
 __all__ = [
+    "APPSET_CLONES",
     "FIELD_MANAGER",
     "AppSetFailure",
     "Generated",
@@ -27,6 +30,7 @@ __all__ = [
     "KubernetesCluster",
     "Manifest",
     "Render",
+    "Settled",
     "Sources",
     "SyncOptions",
     "SyncUnit",
@@ -34,6 +38,7 @@ __all__ = [
     "connect",
     "context_for",
     "default_kubeconfig",
+    "delete_application",
     "generate",
     "missing",
     "read_kubeconfig",
@@ -41,6 +46,7 @@ __all__ = [
     "resource_health",
     "rollup",
     "select",
+    "settle",
     "sort_key",
     "status",
     "sync_unit",

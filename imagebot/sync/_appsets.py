@@ -30,9 +30,13 @@ from imagebot.sync._source import Sources
 from imagebot.sync._templates import GeneratorError, Renderer, fill_missing, merge_patch
 from imagebot.sync._units import git_ref
 
-__all__ = ["AppSetFailure", "Generated", "Parse", "generate", "generate_applications"]
+__all__ = ["APPSET_CLONES", "AppSetFailure", "Generated", "Parse", "generate", "generate_applications"]
 
 logger = logging.getLogger("imagebot.sync")
+
+APPSET_CLONES = Path(".imagebot/git/appsets")
+"""Where git generators clone when the caller has no work directory of its own (the promotion
+gate, rollback): never the clone a run is working in."""
 
 Parse = Callable[[object, str, ObjectKey], argo.Application]
 """``(rendered Application, where, ApplicationSet key) -> Application`` (raises ``ConfigError``)."""
@@ -55,6 +59,8 @@ class AppSetFailure:
 class Generated:
     applications: tuple[argo.Application, ...] = ()
     failures: tuple[AppSetFailure, ...] = ()
+    rendered: Mapping[ObjectKey, Mapping[str, Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
+    """Per ApplicationSet, each generated Application as rendered, by name (the record's form)."""
 
 
 class _Failed(Exception):
@@ -67,6 +73,7 @@ def generate_applications(app_sets: Iterable[argo.ApplicationSet], *, tree: Tree
     """Every Application of ``app_sets``, and a failure for each ApplicationSet that failed."""
     applications: list[argo.Application] = []
     failures: list[AppSetFailure] = []
+    rendered: dict[ObjectKey, dict[str, Mapping[str, Any]]] = {}
     for app_set in sorted(app_sets, key=lambda s: s.key):
         try:
             made = _expand(app_set, tree, parse)
@@ -74,13 +81,15 @@ def generate_applications(app_sets: Iterable[argo.ApplicationSet], *, tree: Tree
             failures.append(AppSetFailure(app_set.key, app_set.source_file, exc.key_path, exc.message))
             logger.debug("%s", failures[-1])
             continue
-        applications.extend(made)
-    return Generated(tuple(applications), tuple(failures))
+        applications.extend(app for app, _ in made)
+        rendered[app_set.key] = {app.key.name: raw for app, raw in made}
+    return Generated(tuple(applications), tuple(failures), rendered)
 
 
-def _expand(app_set: argo.ApplicationSet, tree: Tree, parse: Parse) -> list[argo.Application]:
+def _expand(app_set: argo.ApplicationSet, tree: Tree,
+            parse: Parse) -> list[tuple[argo.Application, Mapping[str, Any]]]:
     renderer = Renderer(go_template=app_set.go_template, missing_key_error=app_set.missing_key_error)
-    made: list[argo.Application] = []
+    made: list[tuple[argo.Application, Mapping[str, Any]]] = []
     for generator in app_set.generators:
         template = app_set.template if generator.template is None \
             else fill_missing(generator.template, app_set.template)
@@ -94,7 +103,7 @@ def _expand(app_set: argo.ApplicationSet, tree: Tree, parse: Parse) -> list[argo
             made.append(_application(app_set, template, params, f"(parameter set {index + 1})",
                                      renderer=renderer, parse=parse))
     seen: dict[str, int] = {}
-    for app in made:
+    for app, _ in made:
         seen[app.key.name] = seen.get(app.key.name, 0) + 1
     duplicates = sorted(name for name, count in seen.items() if count > 1)
     if duplicates:
@@ -104,7 +113,7 @@ def _expand(app_set: argo.ApplicationSet, tree: Tree, parse: Parse) -> list[argo
 
 
 def _application(app_set: argo.ApplicationSet, template: argo.Template, params: Params, which: str, *,
-                 renderer: Renderer, parse: Parse) -> argo.Application:
+                 renderer: Renderer, parse: Parse) -> tuple[argo.Application, Mapping[str, Any]]:
     try:
         rendered = renderer.value(template, params, "spec.template")
     except GeneratorError as exc:
@@ -116,7 +125,7 @@ def _application(app_set: argo.ApplicationSet, template: argo.Template, params: 
     if app_set.template_patch is not None:
         rendered = _patched(app_set, rendered, params, renderer, which)
     try:
-        return parse(rendered, which, app_set.key)
+        return parse(rendered, which, app_set.key), rendered
     except ConfigError as exc:
         path = exc.key_path or ""
         message = str(exc).removeprefix(f"{which}: ").removeprefix(f"{path}: ")

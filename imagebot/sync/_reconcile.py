@@ -34,7 +34,7 @@ from imagebot.sync import _diff, _health, _inventory, _order, _tracking
 from imagebot.sync._cluster import KubernetesCluster
 from imagebot.sync._render import Manifest, Render
 
-__all__ = ["SyncOptions", "status", "sync_unit"]
+__all__ = ["SyncOptions", "prune", "status", "sync_unit"]
 
 logger = logging.getLogger("imagebot.sync")
 
@@ -282,6 +282,11 @@ def _prune(render: Render, cluster: KubernetesCluster, inventory: _inventory.Inv
                 outcomes.append(ApplyOutcome(ref, "failed", f"prune: {exc}"))
                 kept.append(ref)
     return outcomes, kept
+
+
+prune = _prune
+"""Prune ``render``'s unit's inventory entries it no longer renders (also how an Application an
+ApplicationSet dropped is deleted, :mod:`._deletion`)."""
 
 
 def _held(live: Mapping[str, Any], options: SyncOptions) -> str:
