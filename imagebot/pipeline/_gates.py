@@ -50,8 +50,10 @@ def evaluate_held(tags: TagList, spec: flux.ImagePolicy, now: datetime.datetime,
     if evaluation.selection is not None:
         return evaluation
     when = rolled_back.at.isoformat(timespec="seconds")
+    # with no newer tag at all, the policy's own reason would say "the repository lists none"
+    why = f" ({evaluation.reason})" if newer.tags else ""
     reason = (f"held: {rolled_back.tag} was rolled back ({rolled_back.revision}, {when}); no tag "
-              f"newer than {rolled_back.tag} yet ({evaluation.reason})")
+              f"newer than {rolled_back.tag} yet{why}")
     return dataclasses.replace(evaluation, reason=reason)
 
 

@@ -197,7 +197,10 @@ class AppLoop:
 
     def _follow_health(self, track: Track, status: UnitStatus, now: datetime.datetime) -> Next | None:
         recent = track.synced_at is not None and now - track.synced_at < HEALTH_WINDOW
-        if recent and status.health in ("Progressing", "Missing", "Unknown") and status.sync == "Synced":
+        # not only when Synced: on a real apiserver the check right after a sync can read a
+        # Deployment mid-rollout as OutOfSync; without a follow-up the next look came only at the
+        # interval (benchmarks/loop.py waited minutes for Healthy)
+        if recent and status.health in ("Progressing", "Missing", "Unknown"):
             return Next(HEALTH_POLL, "health")
         return None
 

@@ -2,8 +2,8 @@
 
 A real docker-registry, a real git remote (file://), the local GitHub API for prod's pull
 requests, and kube-apiserver 1.20 with kube-controller-manager and the test kubelet marking Pods
-ready. The layout is the seed's: ``apps/web/base`` + ``overlays/dev|staging|prod``, one
-ApplicationSet generating the three Applications, dev and staging following new builds by direct
+ready. The layout is the seed's (``testing/gitopsloop.py``): ``apps/web/base`` +
+``overlays/dev|staging|prod``, one ApplicationSet generating the three Applications, dev and staging following new builds by direct
 commit, prod by pull request; staging is gated on dev (``imagebot.dev/promote-after``), prod on
 staging. Driven step by step through ``imagebot run``, ``sync --state`` and ``apps --state`` (the
 reconcile loop of ``serve`` is not on main yet).
@@ -27,106 +27,13 @@ import pytest
 
 from imagebot import cli, sync
 from imagebot.model.health import HealthStatus
+from testing.gitopsloop import ENVS, files, policies
 from testing.gitrepos import git, git_env, make_bare
 from testing.kube import KubeCluster, KubeError
 from testing.registry import RegistryServer
 from tests.fakes.github import FakeGitHub
 
 pytestmark = pytest.mark.integration
-
-ENVS = ("dev", "staging", "prod")
-
-
-def _base(image: str) -> dict[str, str]:
-    return {
-        "apps/web/base/kustomization.yaml": "resources: [deployment.yaml]\n",
-        "apps/web/base/deployment.yaml": f"""\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers:
-        - name: web
-          image: {image}:1.0.0
-          ports: [{{containerPort: 8080}}]
-""",
-        **{f"apps/web/overlays/{env}/kustomization.yaml": f"""\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: [../../base]
-images:
-  - name: {image}
-    newTag: 1.0.0 # {{"$imagepolicy": "flux-system:web-{env}:tag"}}
-""" for env in ENVS},
-    }
-
-
-def _policies(image: str, url: str, suffix: str, github: str) -> str:
-    documents = [f"""\
-apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata: {{name: web-{suffix}, namespace: argocd}}
-spec:
-  generators:
-    - list:
-        elements: [{{env: dev}}, {{env: staging}}, {{env: prod}}]
-  template:
-    metadata: {{name: 'web-{suffix}-{{{{env}}}}'}}
-    spec:
-      project: default
-      source: {{repoURL: '{url}', targetRevision: main, path: 'apps/web/overlays/{{{{env}}}}'}}
-      destination: {{server: https://kubernetes.default.svc, namespace: 'web-{suffix}-{{{{env}}}}'}}
-      syncPolicy:
-        automated: {{prune: true, selfHeal: true}}
-        syncOptions: [CreateNamespace=true]
-""", f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: web, namespace: flux-system}}
-spec: {{image: {image}, interval: 1m}}
-""", f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: gitops, namespace: flux-system}}
-spec: {{url: '{url}', ref: {{branch: main}}}}
-""", f"""\
-apiVersion: imagebot.dev/v1alpha1
-kind: PullRequest
-metadata: {{name: web-prod, namespace: flux-system}}
-spec:
-  labels: [promotion]
-  forge: {{apiURL: '{github}', repository: org/gitops}}
-"""]
-    gates = {"staging": f"argocd/web-{suffix}-dev", "prod": f"argocd/web-{suffix}-staging"}
-    for env in ENVS:
-        gate = f", annotations: {{imagebot.dev/promote-after: {gates[env]}}}" if env in gates else ""
-        documents.append(f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: web-{env}, namespace: flux-system, labels: {{env: {env}}}}}
-spec:
-  imageRepositoryRef: {{name: web}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: web-{env}, namespace: flux-system{gate}}}
-spec:
-  sourceRef: {{kind: GitRepository, name: gitops}}
-  policySelector: {{matchLabels: {{env: {env}}}}}
-  git:
-    commit:
-      author: {{name: imagebot, email: bot@example.com}}
-    push: {{branch: main}}
-  update: {{path: ./apps/web/overlays/{env}, strategy: Setters}}
-""")
-    return "---\n".join(documents)
-
 
 @pytest.fixture
 def suffix(kube_cluster: KubeCluster) -> Iterator[str]:
@@ -149,14 +56,14 @@ def test_new_tag_flows_dev_staging_prod_then_prod_is_rolled_back(
     registry_anonymous.push_tags(name, ["1.0.0"])
     image = f"{registry_anonymous.host}/{name}"
     genv = git_env(tmp_path / "git-home")
-    bare = make_bare(tmp_path / "gitops.git", _base(image), env=genv)
+    bare = make_bare(tmp_path / "gitops.git", files(image), env=genv)
     github = FakeGitHub().start()
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_valid")
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "all.yaml").write_text(_policies(image, f"file://{bare}", suffix, github.base_url))
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "all.yaml").write_text(
+        policies(image, f"file://{bare}", suffix=suffix, forge=github.base_url))
     db = str(tmp_path / "state.db")
-    config = ["--config", str(policies), "--state", db]
+    config = ["--config", str(tmp_path / "policies"), "--state", db]
     cluster = ["--kubeconfig", str(kube_cluster.kubeconfig), "--workdir", str(tmp_path / "sync-work")]
     app = {env: f"argocd/web-{suffix}-{env}" for env in ENVS}
 
