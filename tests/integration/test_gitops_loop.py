@@ -3,10 +3,12 @@
 A real docker-registry, a real git remote (file://), the local GitHub API for prod's pull
 requests, and kube-apiserver 1.20 with kube-controller-manager and the test kubelet marking Pods
 ready. The layout is the seed's (``testing/gitopsloop.py``): ``apps/web/base`` +
-``overlays/dev|staging|prod``, one ApplicationSet generating the three Applications, dev and staging following new builds by direct
-commit, prod by pull request; staging is gated on dev (``imagebot.dev/promote-after``), prod on
-staging. Driven step by step through ``imagebot run``, ``sync --state`` and ``apps --state`` (the
-reconcile loop of ``serve`` is not on main yet).
+``overlays/dev|staging|prod``, one ApplicationSet generating the three Applications, dev and
+staging following new builds by direct commit, prod by pull request; staging is gated on dev (``imagebot.dev/promote-after``), prod on
+staging. Run twice: driven step by step through the CLI (``imagebot run``, ``sync --state``,
+``apps --state``), and through ``imagebot serve``'s in-process service with its scheduler paused
+and an injected clock (the test calls the automation and Application jobs the scheduler would;
+the gates read what the sync loop records).
 
 Aspects: a new tag pushed to the registry is committed to dev, synced and rolled out Healthy;
 staging follows only once dev is Healthy at that tag; prod gets a pull request only once staging
@@ -17,6 +19,7 @@ cluster, and the rolled-back tag is not proposed again.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,8 +28,11 @@ from typing import Any
 
 import pytest
 
-from imagebot import cli, sync
+from imagebot import cli, config, pipeline, sync, validation
 from imagebot.model.health import HealthStatus
+from imagebot.model.ids import ObjectKey
+from imagebot.schedule import ServeSettings, Service
+from imagebot.state import StateStore
 from testing.gitopsloop import ENVS, files, policies
 from testing.gitrepos import git, git_env, make_bare
 from testing.kube import KubeCluster, KubeError
@@ -157,4 +163,107 @@ def test_new_tag_flows_dev_staging_prod_then_prod_is_rolled_back(
         assert prod_policy["selected"] is None and prod_policy["reason"].startswith("held: 1.1.0 was rolled back")
         assert len(github.pulls) == 2
     finally:
+        github.stop()
+
+
+class Clock:
+    """The service's clock, moved only by the test (the loop's decisions read it)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.datetime.now(datetime.UTC)
+
+    def __call__(self) -> datetime.datetime:
+        return self.now
+
+
+class Reports:
+    """A ``schedule.Listener`` keeping each automation job's report."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+
+    def automation_ran(self, automation: ObjectKey, report: Any, error: BaseException | None,
+                       seconds: float) -> None:
+        assert error is None, error
+        self.last[automation.name.removeprefix("web-")] = report.automations[0]
+
+    def scanned(self, *args: object) -> None: ...
+    def job_finished(self, *args: object) -> None: ...
+    def push_retried(self, *args: object) -> None: ...
+    def config_reloaded(self, *args: object) -> None: ...
+    def registry_request(self, *args: object) -> None: ...
+    def app_checked(self, *args: object) -> None: ...
+
+
+def test_the_same_loop_driven_by_serves_in_process_service(
+    tmp_path: Path, kube_cluster: KubeCluster, registry_anonymous: RegistryServer,
+    repo: Callable[[str], str], suffix: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = repo("org/web")
+    registry_anonymous.push_tags(name, ["1.0.0"])
+    image = f"{registry_anonymous.host}/{name}"
+    genv = git_env(tmp_path / "git-home")
+    bare = make_bare(tmp_path / "gitops.git", files(image), env=genv)
+    github = FakeGitHub().start()
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_valid")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "all.yaml").write_text(
+        policies(image, f"file://{bare}", suffix=suffix, forge=github.base_url))
+    reports = Reports()
+    service = Service(ServeSettings(
+        config_path=tmp_path / "policies", state_path=tmp_path / "state.db", watch=0, grace=1,
+        workdir=tmp_path / "serve-work", kubeconfig=kube_cluster.kubeconfig,
+    ), clock=Clock(), listeners=[reports])  # type: ignore[list-item]
+    service.start(paused=True)  # the test calls the jobs the scheduler would run
+
+    def deployment(env: str) -> str:
+        path = f"/apis/apps/v1/namespaces/web-{suffix}-{env}/deployments/web"
+        live = kube_cluster.wait_for(path, lambda d: (h := sync.assess(d)) is not None
+                                     and h.status == HealthStatus.HEALTHY)
+        return str(live["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    def check(*envs: str) -> None:
+        """The unit jobs: the first check syncs, the next (after the rollout) records Healthy."""
+        for env in envs:
+            assert service.reconcile(f"app:argocd/web-{suffix}-{env}", forced=True) == "ok"
+            deployment(env)
+            assert service.reconcile(f"app:argocd/web-{suffix}-{env}", forced=True) == "ok"
+        with StateStore(tmp_path / "state.db") as store:
+            for env in envs:
+                seen = store.app(f"argocd/web-{suffix}-{env}")
+                assert seen is not None and (seen.sync, seen.health) == ("Synced", "Healthy"), seen
+
+    def run(env: str) -> Any:
+        service.run_automation(ObjectKey("flux-system", f"web-{env}"), forced=True)
+        return reports.last[env]
+
+    def merge(branch: str) -> None:
+        git("update-ref", "refs/heads/main", git("rev-parse", branch, cwd=bare, env=genv).strip(),
+            cwd=bare, env=genv)
+
+    try:
+        check(*ENVS)
+        registry_anonymous.push_tags(name, ["1.1.0"])
+        assert run("dev").revision is not None
+        assert run("staging").waiting is not None
+        check("dev")
+        assert deployment("dev") == f"{image}:1.1.0"
+        assert run("staging").revision is not None
+        assert run("prod").waiting is not None and not github.pulls
+        check("staging")
+        assert run("prod").pull_requests and [p.head for p in github.pulls.values()] == ["imagebot/web-prod"]
+        merge("imagebot/web-prod")
+        check("prod")
+        assert deployment("prod") == f"{image}:1.1.0"
+        with StateStore(tmp_path / "state.db") as store:
+            report = pipeline.rollback(validation.load(tmp_path / "policies"), app=f"argocd/web-{suffix}-prod",
+                                       secrets=config.SecretStore(tmp_path / "no-secrets"), state=store,
+                                       options=pipeline.RollbackOptions(workdir=tmp_path / "serve-work"))
+        assert report.pull_request is not None
+        merge(f"imagebot/rollback-argocd-web-{suffix}-prod")
+        check("prod")
+        assert deployment("prod") == f"{image}:1.0.0"
+        assert run("prod").revision is None and len(github.pulls) == 2
+    finally:
+        service.stop(0)
         github.stop()
