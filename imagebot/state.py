@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -25,7 +26,12 @@ from imagebot.model.ids import Digest, ObjectKey, Tag
 from imagebot.model.scans import Lease, SharedListing, TagRecord
 from imagebot.model.status import AutomationStatus, PolicyStatus, RepositoryStatus, Status
 
-__all__ = ["StateStore", "TagRecord"]
+__all__ = ["DEFAULT_WAIT", "StateStore", "TagRecord"]
+
+logger = logging.getLogger("imagebot.state")
+
+DEFAULT_WAIT = 30.0
+"""Seconds a write waits for a state file another process holds locked (``--state-wait``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (
@@ -117,13 +123,17 @@ def _time(text: str | None) -> datetime.datetime | None:
 class StateStore:
     """``with StateStore(path) as state: state.record(repo, tags, digests, now=...)``."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, wait: float | None = None) -> None:
         self.path = Path(path)
+        self.wait = DEFAULT_WAIT if wait is None else wait
+        self.unrecorded: list[str] = []
+        """What could not be written because another process held the file locked past ``wait``
+        seconds (the run went on; its caller reports it)."""
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            # a busy writer in another thread (the scheduler's jobs) is waited for, not an error
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+            # a busy writer (the scheduler's jobs, another run) is waited for, up to `wait`
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.wait)
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: no fsync per transaction; a crash loses at most the last scans'
             # first-seen records, which the next scan writes again
@@ -224,7 +234,7 @@ class StateStore:
                 if record is not None and record.last_digest != digest:
                     new_digests.append((digest, digest, repository, tag))
                     known[tag] = TagRecord(record.first_seen, record.first_digest or digest, digest)
-        with self._transaction():
+        def write() -> None:
             self._db.executemany(
                 "INSERT OR IGNORE INTO tags (repository, tag, first_seen) VALUES (?, ?, ?)", new_tags
             )
@@ -233,6 +243,9 @@ class StateStore:
                 "WHERE repository = ? AND tag = ?",
                 new_digests,
             )
+
+        if new_tags or new_digests:
+            self._write("tags seen", write)
         return records
 
     # -- listings shared by shards (`--shard`, one state file) -------------------------------------
@@ -299,36 +312,34 @@ class StateStore:
              s.last_success.isoformat() if s.last_success else None)
             for s in statuses
         ]
-        with self._transaction():
-            self._db.executemany(
-                "INSERT INTO repository_status VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "image = excluded.image, scanned_at = excluded.scanned_at, "
-                "tag_count = COALESCE(excluded.tag_count, tag_count), error = excluded.error, "
-                "last_success = COALESCE(excluded.last_success, last_success)",
-                rows,
-            )
+        self._write("repository status", lambda: self._db.executemany(
+            "INSERT INTO repository_status VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "image = excluded.image, scanned_at = excluded.scanned_at, "
+            "tag_count = COALESCE(excluded.tag_count, tag_count), error = excluded.error, "
+            "last_success = COALESCE(excluded.last_success, last_success)",
+            rows,
+        ))
 
     def record_policies(self, statuses: Iterable[PolicyStatus]) -> None:
         rows = [
             (str(s.key), s.evaluated_at.isoformat(), s.latest, s.reason, "\n".join(s.held_back), s.error)
             for s in statuses
         ]
-        with self._transaction():
-            self._db.executemany("INSERT OR REPLACE INTO policy_status VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._write("policy status", lambda: self._db.executemany(
+            "INSERT OR REPLACE INTO policy_status VALUES (?, ?, ?, ?, ?, ?)", rows))
 
     def record_automation(self, status: AutomationStatus) -> None:
         """The latest run of an automation; a run that changed nothing keeps the last commit."""
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO automation_status VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "ran_at = excluded.ran_at, error = excluded.error, "
-                "last_commit = COALESCE(excluded.last_commit, last_commit), "
-                "last_pull_request = COALESCE(excluded.last_pull_request, last_pull_request), "
-                "last_change_at = COALESCE(excluded.last_change_at, last_change_at)",
-                (str(status.key), status.ran_at.isoformat(), status.error, status.last_commit,
-                 status.last_pull_request,
-                 status.last_change_at.isoformat() if status.last_change_at else None),
-            )
+        self._write("automation status", lambda: self._db.execute(
+            "INSERT INTO automation_status VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "ran_at = excluded.ran_at, error = excluded.error, "
+            "last_commit = COALESCE(excluded.last_commit, last_commit), "
+            "last_pull_request = COALESCE(excluded.last_pull_request, last_pull_request), "
+            "last_change_at = COALESCE(excluded.last_change_at, last_change_at)",
+            (str(status.key), status.ran_at.isoformat(), status.error, status.last_commit,
+             status.last_pull_request,
+             status.last_change_at.isoformat() if status.last_change_at else None),
+        ))
 
     def status(self) -> Status:
         """Everything recorded, sorted by key."""
@@ -431,6 +442,24 @@ class StateStore:
             for policy, tag, revision, at, app in self._db.execute("SELECT * FROM rollbacks ORDER BY policy")
         }
 
+    def _write(self, what: str, statements: Callable[[], object]) -> None:
+        """Run ``statements`` in one transaction. When another process holds the file locked for
+        longer than ``wait`` seconds, log it once, remember ``what`` in :attr:`unrecorded` and go
+        on: the run's results stay valid without their record (the next run writes them), while
+        waiting again for every later write would only stretch the run."""
+        if self.unrecorded:  # locked out once: do not wait again in this run
+            self.unrecorded.append(what)
+            return
+        try:
+            with self._transaction():
+                statements()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            self.unrecorded.append(what)
+            logger.warning("state store %s: locked by another process for more than %g s; going on "
+                           "without recording (%s and later records are written by the next run)",
+                           self.path, self.wait, what)
 
     @contextlib.contextmanager
     def _transaction(self, *, immediate: bool = False) -> Iterator[None]:

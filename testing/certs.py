@@ -42,12 +42,23 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def make_tls(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> TLSFiles:
-    """Write ``ca.crt``, ``server.crt`` and ``server.key`` into ``directory``."""
+def make_tls(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"), *,
+             expired: bool = False, ca: TLSFiles | None = None) -> TLSFiles:
+    """Write ``ca.crt``, ``ca.key``, ``server.crt`` and ``server.key`` into ``directory``.
+
+    ``expired``: the server certificate's validity ended yesterday; ``ca``: sign with the CA of
+    an earlier ``make_tls`` instead of a new one (so only the certificate is at fault).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
+    if ca is not None:
+        ca_key = serialization.load_pem_private_key(ca.ca_cert.with_name("ca.key").read_bytes(), None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        return _server(directory, hosts, ca_key, x509.load_pem_x509_certificate(ca.ca_cert.read_bytes()),
+                       now=now, expired=expired)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
+    (directory / "ca.key").write_bytes(_pem_key(ca_key))
+    authority = (
         x509.CertificateBuilder()
         .subject_name(_name("imagebot-testbed-ca"))
         .issuer_name(_name("imagebot-testbed-ca"))
@@ -67,6 +78,11 @@ def make_tls(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+    return _server(directory, hosts, ca_key, authority, now=now, expired=expired)
+
+
+def _server(directory: Path, hosts: tuple[str, ...], ca_key: ec.EllipticCurvePrivateKey,
+            ca: x509.Certificate, *, now: dt.datetime, expired: bool) -> TLSFiles:
     key = ec.generate_private_key(ec.SECP256R1())
     alt_names: list[x509.GeneralName] = []
     for host in hosts:
@@ -80,8 +96,8 @@ def make_tls(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=825))
+        .not_valid_before(now - dt.timedelta(days=30))
+        .not_valid_after(now - dt.timedelta(days=1) if expired else now + dt.timedelta(days=825))
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

@@ -9,14 +9,19 @@ Used by ``tests/git`` fixtures and ``benchmarks/publish.py``; see ``docs/git.md`
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import os
+import re
+import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from testing.faultproxy import Gate, Outcome
 
 __all__ = ["GitHttpServer", "Request"]
 
@@ -62,6 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
             owner.log(Request(self.command, self.path, 401, authorization))
             return
         body = self._body()
+        if owner.gate(f"{self.command} {self.path}", after=False) == "drop":
+            self._drop()
+            return
         path, _, query = self.path.partition("?")
         env = owner.cgi_env | {
             "REQUEST_METHOD": self.command,
@@ -89,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
                 status = int(value.split()[0])
             elif key:
                 headers.append((key, value.strip()))
+        if owner.gate(f"{self.command} {self.path}", after=True) == "drop":
+            self._drop()  # git http-backend ran (refs may have moved); the client never hears
+            return
         self.send_response(status)
         for key, value in headers:
             self.send_header(key, value)
@@ -96,6 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
         owner.log(Request(self.command, self.path, status, authorization))
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     do_GET = do_POST = _handle
 
@@ -133,6 +149,7 @@ class GitHttpServer:
             "GIT_CONFIG_NOSYSTEM": "1",
         }
         self.requests: list[Request] = []
+        self._gates: list[tuple[re.Pattern[str], bool, Gate]] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -149,6 +166,20 @@ class GitHttpServer:
         """For the git CLI in tests (imagebot itself gets credentials as values)."""
         return f"http://{self.username}:{self.password}@127.0.0.1:{self.port}/{name}"
 
+    def hold(self, pattern: str, *, after: bool = False, times: int = 1) -> Gate:
+        """Hold requests matching ``"METHOD /path?query"`` at a :class:`Gate`: before ``git
+        http-backend`` runs (the body was received; ``drop`` then discards it), or ``after`` it
+        ran (refs may have moved; ``drop`` closes the connection without the answer)."""
+        gate = Gate(times)
+        self._gates.append((re.compile(pattern), after, gate))
+        return gate
+
+    def gate(self, line: str, *, after: bool) -> Outcome:
+        for pattern, when, gate in list(self._gates):
+            if when == after and pattern.search(line) and gate.take():
+                return gate.block()
+        return "forward"
+
     def log(self, request: Request) -> None:
         with self._lock:
             self.requests.append(request)
@@ -163,6 +194,8 @@ class GitHttpServer:
         return self
 
     def stop(self) -> None:
+        for _, _, gate in self._gates:
+            gate.release("drop")
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

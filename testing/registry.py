@@ -102,7 +102,8 @@ class RegistryServer:
     (Bearer; ``token_server`` runs in this process). ``users`` defaults to
     :data:`DEFAULT_USERS`; ``admin`` is the user seeding is done as. ``storage="filesystem"``
     (default) keeps data across :meth:`restart`; ``inmemory`` is faster and vanishes.
-    ``tls=True`` serves https with a throwaway CA (``tls.ca_cert``; :meth:`ssl_context`); in
+    ``tls=True`` serves https with a throwaway CA (``tls.ca_cert``; :meth:`ssl_context`), or with
+    the given :class:`TLSFiles` (an expired or mismatching certificate: ``testing.certs.make_tls``); in
     ``token`` mode the token server then serves https too, with the same certificate.
     ``headers`` are added to every answer (e.g. fake ``RateLimit-*`` headers).
     """
@@ -115,7 +116,7 @@ class RegistryServer:
         users: Mapping[str, str] | None = None,
         admin: str = "alice",
         storage: Storage = "filesystem",
-        tls: bool = False,
+        tls: bool | TLSFiles = False,
         headers: Mapping[str, Sequence[str]] | None = None,
         realm: str = "basic-realm",
         policy: GrantPolicy | None = None,
@@ -133,7 +134,8 @@ class RegistryServer:
         self.realm = realm
         self.startup_timeout = startup_timeout
         self.binary = binary
-        self.tls: TLSFiles | None = make_tls(root / "tls") if tls else None
+        self.tls: TLSFiles | None = (tls if isinstance(tls, TLSFiles) else make_tls(root / "tls") if tls
+                                     else None)
         self.token_server: TokenServer | None = None
         if mode == "token":
             self.token_server = TokenServer(
@@ -304,7 +306,8 @@ class RegistryServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         last = "no answer"
-        with httpx.Client(verify=self.ssl_context(), timeout=1.0, trust_env=False) as client:
+        # liveness only: a test may serve an expired or mismatching certificate on purpose
+        with httpx.Client(verify=False, timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 if self._process is None or self._process.poll() is not None:
                     code = None if self._process is None else self._process.returncode

@@ -164,6 +164,7 @@ class TokenServer:
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _refresh: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _last_port: int = field(default=0, init=False, repr=False)
 
     @property
     def port(self) -> int:
@@ -179,7 +180,9 @@ class TokenServer:
         if self._server is not None:
             return self
         handler = type("Handler", (_Handler,), {"token_server": self})
-        self._server = http.server.ThreadingHTTPServer((self.host, 0), handler)
+        # started again after stop(): the same port, so the registry's realm still points here
+        self._server = http.server.ThreadingHTTPServer((self.host, self._last_port), handler)
+        self._last_port = int(self._server.server_address[1])
         self._server.daemon_threads = True
         if self.tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

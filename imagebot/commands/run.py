@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagebot import config
-from imagebot.commands.scan import add_config_options, load_settings, state_path
+from imagebot.commands.scan import add_config_options, load_settings, state_path, unrecorded_note
 from imagebot.commands.shard import add_shard_option, shard_from
 from imagebot.errors import ConfigError
+from imagebot.model.ids import ObjectKey
 
 if TYPE_CHECKING:  # the pipeline (httpx, pygit2, ruamel.yaml, ...) is imported when a run starts
     from imagebot import pipeline
@@ -127,10 +128,14 @@ def execute(
         logger.info("shard %d/%d: %d automation(s)", index, count, len(automations))
         if not automations:
             return [], []  # a shard with nothing to do is not an error
-    with state.StateStore(state_path(args)) as store:
+    with state.StateStore(state_path(args), wait=args.state_wait) as store:
         report = pipeline.run(cfg, secrets=config.SecretStore(args.secrets_dir), state=store,
                               automations=automations, options=options_from(args, dry_run=dry_run))
-    return list(report.automations), list(report.failures)
+        unrecorded = unrecorded_note(store)
+    failures = list(report.failures)
+    if unrecorded:
+        failures.append(pipeline.Failure("state", ObjectKey("", ""), unrecorded))
+    return list(report.automations), failures
 
 
 def print_table(report: pipeline.AutomationReport) -> None:

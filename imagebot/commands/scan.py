@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported when a command runs, not to build its --help (test
     from imagebot.model.ids import Tag
     from imagebot.model.images import TagList
     from imagebot.model.scans import ScanResult
+    from imagebot.state import StateStore
 
 logger = logging.getLogger("imagebot.commands")
 
@@ -48,6 +49,11 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         "--state", type=Path, default=None, metavar="PATH",
         help="SQLite file remembering when each tag was first seen (default: $IMAGEBOT_HOME/state.db, "
              "else ~/.local/state/imagebot/state.db)",
+    )
+    parser.add_argument(
+        "--state-wait", type=float, default=None, metavar="SECONDS",
+        help="how long a write waits for a state file another process holds locked (default: 30); "
+             "past it the run goes on without recording and exits 1",
     )
     parser.add_argument(
         "--reset-state", action="store_true",
@@ -94,6 +100,14 @@ def state_path(args: argparse.Namespace) -> Path:
         if backup is not None:
             logger.warning("state store %s moved to %s; starting a new one", path, backup)
     return path
+
+
+def unrecorded_note(store: StateStore) -> str | None:
+    """One line for what a locked state file kept from being recorded; None when all was."""
+    if not store.unrecorded:
+        return None
+    what = ", ".join(dict.fromkeys(store.unrecorded))
+    return f"state store {store.path}: not recorded this run: {what} (the next run records them)"
 
 
 def load_settings(args: argparse.Namespace) -> config.Config:
@@ -181,12 +195,13 @@ def run(args: argparse.Namespace) -> int:
         if progress:
             print(f"\rscanning: {done[0]}/{len(repositories)} repositories", end="", file=sys.stderr)
 
-    with state.StateStore(state_path(args)) as store:
+    with state.StateStore(state_path(args), wait=args.state_wait) as store:
         results = scan.scan_all(
             repositories, credentials=keychain.lookup, settings=loaded.registries, state=store,
             options=scan.ScanOptions(digests=args.digests, created=args.created),
             tls=tls, on_result=on_result,
         )
+        unrecorded = unrecorded_note(store)
     if progress:
         print("\r\033[K", end="", file=sys.stderr)
     if args.json:
@@ -197,4 +212,6 @@ def run(args: argparse.Namespace) -> int:
     failed = [r for r in results if not r.ok]
     if failed and not args.json:
         print(f"imagebot: {len(failed)} of {len(results)} repositories failed to scan", file=sys.stderr)
-    return 1 if failed else 0
+    if unrecorded:
+        print(f"imagebot: {unrecorded}", file=sys.stderr)
+    return 1 if failed or unrecorded else 0

@@ -15,7 +15,9 @@ import pygit2
 from imagebot import errors
 from imagebot.git._urls import redact
 
-__all__ = ["map_git_errors", "rejection"]
+__all__ = ["map_git_errors", "rejection", "remote_said"]
+
+_SAID_LIMIT = 300
 
 # libgit2's client-side checks (spec: git-forge-tooling §2) and git receive-pack's answers when
 # the remote branch moved underneath us; all of them mean "fetch and try again".
@@ -77,8 +79,31 @@ def map_git_errors(operation: str, url: str, secrets: tuple[str, ...] = ()) -> I
         raise kind(message) from cause
 
 
-def rejection(url: str, refname: str, message: str) -> errors.ImagebotError:
-    """A ref the server refused to update (hook, protection, lost race), as an imagebot error."""
+def rejection(url: str, refname: str, message: str, *, said: str = "") -> errors.ImagebotError:
+    """A ref the server refused to update (hook, protection, lost race), as an imagebot error.
+
+    ``said``: what the remote printed meanwhile (a hook's explanation, ``remote: …`` lines), which
+    is the only place a refusing hook can say why; shown bounded and without control characters.
+    """
     text = f"git push {redact(url)}: the remote refused {refname}: {redact(message)}"
+    said = remote_said(said)
+    if said:
+        text += f" (the remote said: {redact(said)})"
     kind = _classify(message)
     return kind(text) if kind is errors.PushRejected else errors.GitError(text)
+
+
+def remote_said(text: str) -> str:
+    """The remote's messages as one bounded line: ``remote:`` prefixes and git's own progress
+    lines dropped, control characters (a hostile remote's escape sequences) removed."""
+    lines = []
+    for raw in text.replace("\r", "\n").splitlines():
+        line = raw.strip()
+        if line.startswith("remote:"):
+            line = line[len("remote:"):].strip()
+        if not line or line.startswith(("Resolving deltas", "Counting objects", "Writing objects",
+                                        "Compressing objects", "To ", "error: failed to push")):
+            continue
+        lines.append("".join(c for c in line if c.isprintable()))
+    joined = " | ".join(dict.fromkeys(lines))
+    return joined if len(joined) <= _SAID_LIMIT else joined[:_SAID_LIMIT] + "…"

@@ -45,16 +45,17 @@ def push_local(
     lease: str | None,
     options: Sequence[str] = (),
     timeout: float | None = None,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], str]:
     """Push each (``src`` sha or ref, ``dst`` ref) of ``specs`` from ``git_dir`` to ``url``.
 
     Fast-forward only, unless ``lease`` names the sha every ``dst`` must still be at (``""``: must
-    not exist). Returns ``dst`` → the remote's reason for each ref it refused (hooks, lost races).
+    not exist). Returns ``dst`` → the remote's reason for each ref it refused (hooks, lost races),
+    and what the remote printed (``remote: …`` lines: a refusing hook's explanation).
     """
     if shutil.which("git") is None:  # imagebot's container image has no git CLI
         with map_lock_errors(url):
             push_direct(git_dir, local_path(url), specs, lease=lease)
-        return {}
+        return {}, ""
     command = ["git", "--git-dir", str(git_dir), "push", "--porcelain", "--no-verify"]
     command += [f"--push-option={option}" for option in options]
     if lease is not None:
@@ -82,7 +83,8 @@ def push_local(
     if done.returncode != 0 and not reported:
         detail = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())[:500]
         raise errors.GitError(f"git push {redact(url)} failed: {redact(detail)}")
-    return refused
+    said = "\n".join(line for line in done.stderr.splitlines() if line.startswith("remote:"))
+    return refused, said
 
 
 def unshallow(git_dir: Path, url: str, refspec: str, *, timeout: float | None = None) -> None:

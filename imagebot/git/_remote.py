@@ -67,6 +67,8 @@ class Callbacks(pygit2.RemoteCallbacks):
         self.rejected: dict[str, str] = {}
         """refname → the server's reason, from ``push_update_reference``."""
         self.negotiate: Negotiator | None = None
+        self.said = ""
+        """The remote's messages (``remote: …``) during this operation, for a refusal's reason."""
 
     def check_deadline(self) -> None:
         """A stalled read is bounded by libgit2's socket timeouts; a slow trickle by this."""
@@ -80,6 +82,8 @@ class Callbacks(pygit2.RemoteCallbacks):
 
     def sideband_progress(self, string: str) -> None:
         self.check_deadline()
+        if len(self.said) < 4096:  # what the remote prints (a refusing hook's reason), bounded
+            self.said += string
 
     def push_transfer_progress(self, objects_pushed: int, total_objects: int, bytes_pushed: int) -> None:
         self.check_deadline()

@@ -529,9 +529,10 @@ class Workspace:
             if is_local(self._origin.url or ""):
                 # libgit2's local transport runs no hooks and overwrites refs: use receive-pack
                 pairs = [(sha, remote_ref)] + ([extra] if extra else [])
-                cb.rejected.update(push_local(Path(self._repo.path), self._origin.url or "", pairs,
+                refused, cb.said = push_local(Path(self._repo.path), self._origin.url or "", pairs,
                                               lease=force_with_lease, options=push_options or (),
-                                              timeout=self._timeout))
+                                              timeout=self._timeout)
+                cb.rejected.update(refused)
             else:
                 # libgit2 pushes refs, not shas: a private ref, removed afterwards
                 scratch = f"refs/imagebot/push/{uuid.uuid4().hex}"
@@ -547,7 +548,7 @@ class Workspace:
                 finally:
                     self._repo.references.delete(scratch)
         for refname, reason in cb.rejected.items():
-            raise rejection(self.url, refname, reason)
+            raise rejection(self.url, refname, reason, said=cb.said)
         with map_git_errors("push", self.url):
             tracking = f"refs/remotes/{self._remote_name}/{target}"
             self._repo.references.create(tracking, pygit2.Oid(hex=sha), force=True)

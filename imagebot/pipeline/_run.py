@@ -72,14 +72,15 @@ class _Holds:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Failure:
-    """An image repository that failed to scan or an automation that failed; the others went on."""
+    """An image repository that failed to scan or an automation that failed; the others went on
+    (``state``: the state store could not record, the run's work is done)."""
 
-    kind: Literal["automation", "repository"]
+    kind: Literal["automation", "repository", "state"]
     key: ObjectKey
     error: str
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.error}"
+        return self.error if self.kind == "state" else f"{self.key}: {self.error}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -82,10 +82,8 @@ def describe_request_error(exc: httpx.RequestError, host: str, *,
     if not isinstance(exc, httpx.TransportError):  # DecodingError: a broken gzip or br body
         return errors.RegistryProtocolError(f"{who}: unreadable answer ({_first_line(text)})")
     if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        hint = ("a certSecretRef CA is trusted for the registry host itself only; the token server "
-                "needs a certificate the system trusts (SSL_CERT_FILE)" if token_url else
-                "set certSecretRef with the CA, or insecure for a plain-HTTP registry")
-        return errors.RegistryError(f"{who}: TLS certificate not trusted ({_first_line(text)}); {hint}")
+        return errors.RegistryError(f"{who}: TLS certificate not trusted ({_first_line(text)}); "
+                                    f"{_tls_hint(text, host, token_url=token_url)}")
     if "WRONG_VERSION_NUMBER" in text:
         hint = "" if token_url else "; set `insecure: true` for a plain-HTTP registry"
         return errors.RegistryError(f"{who}: it does not speak HTTPS{hint}")
@@ -96,6 +94,24 @@ def describe_request_error(exc: httpx.RequestError, host: str, *,
     if isinstance(exc, httpx.TimeoutException):
         return errors.RegistryUnavailable(f"{who}: timed out ({type(exc).__name__})")
     return errors.RegistryUnavailable(f"{who}: connection failed ({_first_line(text)})")
+
+
+def _tls_hint(text: str, host: str, *, token_url: str | None) -> str:
+    """What to do, by why verification failed: a CA in certSecretRef cures an unknown issuer, not
+    an expired certificate or one issued for another name (asking for it then misleads)."""
+    if "has expired" in text or "not yet valid" in text:
+        owner = "the token server's" if token_url else "the registry's"
+        return f"{owner} certificate has expired or is not yet valid; renew it"
+    if "mismatch" in text or "not valid for" in text:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if token_url:
+            name = printable(str(httpx.URL(token_url).host))
+        return f"the certificate is not issued for {name}; use a name the certificate carries"
+    if token_url:
+        return ("a certSecretRef CA is trusted for the registry host itself only; the token server "
+                "needs a certificate the system trusts (SSL_CERT_FILE)")
+    return ("set certSecretRef with the CA that signed it (if it is set, it holds another CA), or "
+            "insecure for a plain-HTTP registry")
 
 
 def _first_line(text: str) -> str:

@@ -1,12 +1,17 @@
-"""A corrupted state file: the run stops with one line that names the file and the way out,
-and ``--reset-state`` moves the file aside (kept, not deleted) and starts a new store, after which
-runs work again without the flag."""
+"""The state file as a fault. Corrupted: the run stops with one line that names the file and the
+way out, and ``--reset-state`` moves the file aside (kept, not deleted) and starts a new store,
+after which runs work again without the flag. Locked by another process past ``--state-wait``:
+the run goes on without recording, says so once, and keeps its results."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.faults.fleet import Fleet
 
 REPOSITORY = """\
 apiVersion: image.toolkit.fluxcd.io/v1
@@ -43,3 +48,34 @@ def test_a_corrupted_state_file_names_the_way_out_and_reset_state_rebuilds(tmp_p
     again = scan(tmp_path)
     assert again.returncode == 1, again.stderr
     assert "state store" not in again.stderr
+
+
+@pytest.mark.integration
+def test_a_state_file_locked_by_another_process_is_waited_for_then_the_run_goes_on(fleet: Fleet) -> None:
+    """The lock outlasts ``--state-wait``: the run says so once, commits what it found (the scan's
+    work is kept) and exits 1; once the lock is gone the next run records and changes nothing."""
+    assert fleet.run().returncode == 0
+    fleet.b.push_tags("team/b1", ["1.2.0"])
+    holder = [sys.executable, "-c", "import sqlite3, sys\n"
+              f"db = sqlite3.connect({str(fleet.state)!r}, isolation_level=None)\n"
+              "db.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\nsys.stdin.read()\n"]
+    with subprocess.Popen(holder, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as lock:
+        assert lock.stdout is not None and lock.stdin is not None
+        assert lock.stdout.readline() == "locked\n"
+        try:
+            done = fleet.run("--state-wait", "1")
+        finally:
+            lock.stdin.close()
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    notes = [line for line in done.stderr.splitlines() if "locked by another process" in line]
+    assert len(notes) == 1 and str(fleet.state) in notes[0] and "1 s" in notes[0], done.stderr
+    assert fleet.introduced()[-1] == ("b1", "1.2.0")  # the run's work was kept
+    fleet.assert_intact()
+    assert fleet.scanned()["b1"].tag_count == 2  # nothing recorded while locked
+
+    again = fleet.run()
+    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout + again.stderr
+    assert fleet.scanned()["b1"].tag_count == 3
+    assert fleet.introduced().count(("b1", "1.2.0")) == 1

@@ -62,6 +62,7 @@ def test_hook_refusal_is_a_permanent_git_error(remote: Remote, tmp_path: Path, g
         ws.push()
 
     assert not isinstance(caught.value, errors.TemporaryError)
+    assert "(the remote said: protected branch)" in str(caught.value)  # the hook's reason
     assert git("rev-parse", "main", cwd=remote.bare, env=genv) == before
 
 
