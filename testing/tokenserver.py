@@ -160,6 +160,8 @@ class TokenServer:
     tls: TLSFiles | None = None
     """Serve https with this certificate (the registry's own, so the same private CA)."""
     requests: list[TokenRequest] = field(default_factory=list, init=False)
+    issued: list[str] = field(default_factory=list, init=False, repr=False)
+    """Every token signed, for secret-canary tests (a bearer token is a secret)."""
     _server: http.server.ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -230,7 +232,10 @@ class TokenServer:
             "jti": secrets.token_hex(16),
             "access": access,
         }
-        return jwt.encode(claims, self.key.private_key, algorithm="ES256", headers={"kid": self.key.kid})
+        token = jwt.encode(claims, self.key.private_key, algorithm="ES256", headers={"kid": self.key.kid})
+        with self._lock:
+            self.issued.append(token)
+        return token
 
     def check(self, user: str, password: str) -> str | None:
         """The account name when ``user``/``password`` are right, else None."""
