@@ -35,7 +35,6 @@ from imagebot import config
 from imagebot.commands.scan import add_config_options, load_settings, state_path, unrecorded_note
 from imagebot.commands.shard import add_shard_option, shard_from
 from imagebot.errors import ConfigError
-from imagebot.model.ids import ObjectKey
 
 if TYPE_CHECKING:  # the pipeline (httpx, pygit2, ruamel.yaml, ...) is imported when a run starts
     from imagebot import pipeline
@@ -116,6 +115,7 @@ def execute(
 ) -> tuple[list[pipeline.AutomationReport], list[pipeline.Failure]]:
     """Load the configuration and run the pipeline once; failures are collected, not raised."""
     from imagebot import pipeline, state
+    from imagebot.model.ids import ObjectKey
 
     cfg = load_settings(args)
     automations = _selected(cfg, args.automation)
