@@ -102,7 +102,7 @@ class Fleet:
 apiVersion: imagebot.dev/v1alpha1
 kind: RegistrySettings
 metadata: {name: registries}
-spec: {requestDeadline: 3s}
+spec: {requestDeadline: 10s}  # generous: a loaded CI machine must not time out a healthy request
 """, f"""\
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
@@ -111,7 +111,7 @@ spec:
   url: {self.remote.url("gitops.git")}
   ref: {{branch: main}}
   secretRef: {{name: git}}
-  timeout: 3s
+  timeout: 10s
 """, """\
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation

@@ -53,7 +53,7 @@ def test_remote_refusing_the_push(fleet: Fleet) -> None:
 
 @pytest.mark.parametrize("stage", ["fetch", "push"])
 def test_remote_hanging(fleet: Fleet, stage: str) -> None:
-    """The server accepts the request and never answers; the GitRepository's 3 s timeout ends it."""
+    """The server accepts the request and never answers; the GitRepository's 10 s timeout ends it."""
     service = "git-upload-pack" if stage == "fetch" else "git-receive-pack"
     gate = fleet.remote.hold(rf"^GET /gitops.git/info/refs\?service={service}")
 
