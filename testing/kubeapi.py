@@ -6,8 +6,9 @@ adapter around it) runs unchanged against it. It keeps just enough of the apiser
 ordering, ownership, prune and diff tests: namespaces must exist, server-side apply tracks field
 ownership per manager (conflicts, ``force``, removal of fields a manager stops applying; lists
 keyed by ``name`` merge), ``dryRun=All``, ``generation`` bumps on spec changes, CRDs serve their
-kind once applied, namespace deletion removes its objects. Workloads become ready at once unless
-``instant_ready=False`` (then tests set ``status`` themselves). ``fail(method, path_part, code)``
+kind once applied, namespace deletion removes its objects. Workloads become ready, Jobs and
+run-once Pods complete at once unless ``instant_ready=False`` (then tests set ``status``
+themselves). ``fail(method, path_part, code)``
 injects errors a real server will not produce on demand (5xx for retries).
 
 It is not a real apiserver (no defaulting, no validation, no admission, no controllers beyond
@@ -56,6 +57,8 @@ _BUILTIN: tuple[tuple[str, str, str, str, bool], ...] = (
     ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
     ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False),
 )
+KUBELET_MODE = "kubelet.testing.imagebot.dev/mode"
+"""The test kubelet's per-Pod annotation (``testing/kubelet.py``), honoured here for Jobs and Pods."""
 _LIST_KEYS = ("name", "containerPort", "port", "mountPath", "ip")
 _SYSTEM_META = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields")
 
@@ -534,3 +537,27 @@ class KubeEmulator:
             }
         elif resource.plural == "namespaces":
             obj["status"] = {"phase": "Active"}
+        elif resource.plural in ("jobs", "pods") and self.instant_ready and "status" not in obj:
+            self._run_to_completion(resource, obj)
+
+    @staticmethod
+    def _run_to_completion(resource: _Resource, obj: dict[str, Any]) -> None:
+        """Jobs and run-once Pods finish at once, as the test kubelet and the job controller make them:
+        ``kubelet.testing.imagebot.dev/mode: fail`` (on the Pod or the Job's template) fails them,
+        ``hold`` leaves them running."""
+        spec = obj.get("spec", {})
+        pod = spec.get("template", {}) if resource.plural == "jobs" else obj
+        mode = pod.get("metadata", {}).get("annotations", {}).get(KUBELET_MODE, "run")
+        if mode == "hold" or (resource.plural == "pods" and pod.get("spec", {}).get("restartPolicy",
+                                                                                       "Always") == "Always"):
+            return
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if resource.plural == "pods":
+            obj["status"] = {"phase": "Failed" if mode == "fail" else "Succeeded", "startTime": now}
+        elif mode == "fail":
+            obj["status"] = {"failed": 1, "startTime": now, "conditions": [
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                 "message": "Job has reached the specified backoff limit"}]}
+        else:
+            obj["status"] = {"succeeded": 1, "startTime": now, "completionTime": now,
+                             "conditions": [{"type": "Complete", "status": "True"}]}

@@ -225,15 +225,32 @@ def _object_json(obj: RenderedObject) -> dict[str, object]:
             "name": obj.ref.name, "wave": obj.wave, "images": list(obj.images), "source": obj.source}
 
 
+def _hook_json(manifest: sync.Manifest) -> dict[str, object]:
+    phases = list(sync.hook_phases(manifest))
+    return {**_object_json(manifest.info), "name": _hook_name(manifest), "phases": phases}
+
+
+def _hook_name(manifest: sync.Manifest) -> str:
+    # a generateName hook is named per sync: show the prefix
+    return manifest.ref.name or f"{(manifest.body.get('metadata') or {}).get('generateName', '')}*"
+
+
 def _print_render(render: sync.Render, revision: str) -> None:
     unit = render.unit
     count = len(render.manifests)
-    print(f"{unit.name}  {revision[:12]}  {unit.path}  {count} object{'s' * (count != 1)}")
+    hooks = f", {len(render.hooks)} hook{'s' * (len(render.hooks) != 1)}" if render.hooks else ""
+    print(f"{unit.name}  {revision[:12]}  {unit.path}  {count} object{'s' * (count != 1)}{hooks}")
     rows = [(f"wave {o.wave}" if o.wave else "", o.ref.kind,
              f"{o.ref.namespace}/{o.ref.name}" if o.ref.namespace else o.ref.name, ", ".join(o.images))
             for o in sorted(render.objects, key=sync.sort_key)]
     if unit.option("CreateNamespace") and unit.namespace:
         rows.insert(0, ("", "Namespace", unit.namespace, "(CreateNamespace=true, if missing)"))
+    for hook in sorted(render.hooks, key=lambda m: sync.sort_key(m.info)):
+        name = _hook_name(hook)
+        where = f"{hook.ref.namespace}/{name}" if hook.ref.namespace else name
+        wave = f" wave {hook.info.wave}" if hook.info.wave else ""
+        rows.append((f"{','.join(sync.hook_phases(hook))} hook{wave}", hook.ref.kind, where,
+                     ", ".join(hook.info.images)))
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
     for row in rows:
         cells = [row[i].ljust(widths[i]) for i in range(3) if widths[i]]
@@ -246,7 +263,8 @@ def _offline(units: Sequence[sync.SyncUnit], args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "units": [{"unit": r.unit.name, "revision": rev, "path": r.unit.path,
-                       "objects": [_object_json(o) for o in sorted(r.objects, key=sync.sort_key)]}
+                       "objects": [_object_json(o) for o in sorted(r.objects, key=sync.sort_key)],
+                       "hooks": [_hook_json(h) for h in r.hooks]}
                       for r, rev in rendered],
             "failures": [{"unit": u, "error": e} for u, e in failed],
         }, indent=2))

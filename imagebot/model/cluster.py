@@ -61,7 +61,9 @@ class RenderedObject:
 
 Action = Literal[
     "created", "configured", "unchanged", "pruned", "prune-skipped", "would-prune", "failed", "skipped",
+    "hook",
 ]
+"""``hook``: a resource hook ran and succeeded (a failed one is ``failed``); the message says its phase."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from imagebot.sync._appsets import APPSET_CLONES, AppSetFailure, Generated, gene
 from imagebot.sync._cluster import FIELD_MANAGER, KubernetesCluster, connect
 from imagebot.sync._deletion import delete_application
 from imagebot.sync._health import KubeObject, assess, missing, resource_health, rollup
+from imagebot.sync._hooks import phases as _phases_of
 from imagebot.sync._kubeconfig import context_for, default_kubeconfig, read_kubeconfig
 from imagebot.sync._order import sort_key
 from imagebot.sync._policies import Settled, settle
@@ -20,6 +21,12 @@ from imagebot.sync._reconcile import SyncOptions, status, sync_unit
 from imagebot.sync._render import Manifest, Render, render
 from imagebot.sync._source import Sources
 from imagebot.sync._units import SyncUnit, select, units
+
+
+def hook_phases(manifest: Manifest) -> tuple[str, ...]:
+    """The hook phases of a rendered object (``()`` for an ordinary one), in run order."""
+    return _phases_of(manifest.body)
+
 
 __all__ = [
     "APPSET_CLONES",
@@ -40,6 +47,7 @@ __all__ = [
     "default_kubeconfig",
     "delete_application",
     "generate",
+    "hook_phases",
     "missing",
     "read_kubeconfig",
     "render",

@@ -15,6 +15,10 @@ the other under the unit's ``retry`` policy:
    ``Prune=false`` or ``Delete=false`` stay, ``Prune=confirm`` waits for ``--confirm-prune``;
 4. the inventory records what was applied plus what prune kept.
 
+Resource hooks (:mod:`imagebot.sync._phases`) run around these steps: PreSync waves first, Sync
+hooks with their wave, PostSync after prune once everything is healthy, SyncFail when the sync
+failed; each step waits for its hooks to complete, and their delete policies apply at the end.
+
 :func:`status` compares without changing anything (``imagebot apps``, ``sync --diff``). Called by
 the ``sync`` and ``apps`` commands.
 """
@@ -28,9 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from imagebot import errors
-from imagebot.model import health as health_model
 from imagebot.model.cluster import ApplyOutcome, ObjectRef, SyncResult, UnitStatus
-from imagebot.sync import _diff, _health, _inventory, _order, _tracking
+from imagebot.sync import _diff, _health, _inventory, _order, _phases, _tracking
 from imagebot.sync._cluster import KubernetesCluster
 from imagebot.sync._render import Manifest, Render
 
@@ -56,6 +59,8 @@ class SyncOptions:
     poll: float = 1.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    now: Callable[[], float] = time.time
+    """Wall-clock seconds: the start time in the names of ``generateName`` hooks."""
 
 
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -113,41 +118,94 @@ def _attempt(render: Render, revision: str, cluster: KubernetesCluster, options:
     if unit.option("CreateNamespace") and unit.namespace and not any(
             m.ref.kind == "Namespace" and m.ref.name == unit.namespace for m in render.manifests):
         outcomes.extend(_ensure_namespace(cluster, unit.namespace, options))
+    steps = _phases.steps(render, revision=revision, started=options.now())
+    fail_hooks = [t for (phase, _), tasks in steps if phase == "SyncFail" for t in tasks]
+    steps = [(step, tasks) for step, tasks in steps if step[0] != "SyncFail"]
+    runs: list[_phases.HookRun] = []
+    kept: list[ObjectRef] = []
     stopped = error = ""
-    for wave, manifests in _order.waves(render.manifests, render.objects):
+    pruned = False
+    for index, ((phase, wave), tasks) in enumerate(steps):
+        if phase == "PostSync" and not pruned:
+            pruned = True
+            prune_outcomes, kept = _prune(render, cluster, inventory, options,
+                                          failed=bool(stopped) or _failed(outcomes), notes=notes)
+            outcomes.extend(prune_outcomes)
+            if _failed(prune_outcomes) and not stopped:
+                stopped = "not applied: prune failed"
         if stopped:
-            outcomes.extend(ApplyOutcome(m.ref, "skipped", stopped) for m in manifests)
+            outcomes.extend(ApplyOutcome(t.ref, "skipped", stopped) for t in tasks)
             continue
-        applied = [_apply_one(cluster, m, options, out_of_sync_only=unit.option("ApplyOutOfSyncOnly"))
-                   for m in manifests]
-        outcomes.extend(applied)
-        if any(o.action == "failed" for o in applied):
-            stopped = f"not applied: wave {wave} failed"
-        elif _has_later_wave(render, wave) and not options.dry_run:
-            problem = _wait_healthy(cluster, [m.ref for m in manifests], options, unit.timeout)
-            if problem:
-                stopped = f"not applied: wave {wave} {problem}"
-                error = f"wave {wave} {problem}"
-    prune_outcomes, kept = _prune(render, cluster, inventory, options, failed=bool(stopped)
-                                  or any(o.action == "failed" for o in outcomes), notes=notes)
-    outcomes.extend(prune_outcomes)
-    failed = any(o.action == "failed" for o in outcomes)
+        where = f"wave {wave}" if phase == "Sync" else f"{phase} wave {wave}"
+        problem, step_outcomes = _run_step(cluster, tasks, runs, options, unit=unit,
+                                           later=index + 1 < len(steps))
+        outcomes.extend(step_outcomes)
+        if problem:
+            stopped = f"not applied: {where} {problem}"
+            error = "" if problem == "failed" else f"{where} {problem}"
+    if not pruned:
+        prune_outcomes, kept = _prune(render, cluster, inventory, options,
+                                      failed=bool(stopped) or _failed(outcomes), notes=notes)
+        outcomes.extend(prune_outcomes)
+    failed = bool(error) or _failed(outcomes) or any(r.done and not r.ok for r in runs)
+    if failed and fail_hooks and not options.dry_run:
+        problem, step_outcomes = _run_step(cluster, fail_hooks, runs, options, unit=unit, later=False)
+        outcomes.extend(step_outcomes)
+        if problem:
+            notes.append(f"SyncFail {problem}")
+    results = iter(_phases.clean_up(cluster, runs))  # in the order the hooks were started
+    outcomes = [next(results) if o == ApplyOutcome(o.ref, "hook") else o for o in outcomes]
     message = "; ".join(notes)
     if not options.dry_run:
         entries = [m.ref for m in render.manifests] + [r for r in kept if r.key not in desired]
-        phase = "Failed" if failed or error else "Succeeded"
-        unchanged = (inventory.exists and sorted(inventory.entries) == sorted(entries)
-                     and (inventory.revision, inventory.phase, inventory.message)
-                     == (revision, phase, error or message))
-        if not unchanged:  # a no-change resync writes nothing
-            _inventory.write(cluster, unit, entries, revision=revision, phase=phase, message=error or message,
-                             namespace_exists=inventory.exists)
+        _record(cluster, render, inventory, entries, revision=revision,
+                failed=failed or _failed(outcomes), message=error or message)
     return SyncResult(unit=unit.name, revision=revision, outcomes=tuple(outcomes), message=message,
                       diff="".join(diffs), dry_run=options.dry_run, error=error or None)
 
 
-def _has_later_wave(render: Render, wave: int) -> bool:
-    return any(m.info.wave > wave for m in render.manifests)
+def _record(cluster: KubernetesCluster, render: Render, inventory: _inventory.Inventory,
+            entries: list[ObjectRef], *, revision: str, failed: bool, message: str) -> None:
+    phase = "Failed" if failed else "Succeeded"
+    unchanged = (inventory.exists and sorted(inventory.entries) == sorted(entries)
+                 and (inventory.revision, inventory.phase, inventory.message) == (revision, phase, message))
+    if not unchanged:  # a no-change resync writes nothing
+        _inventory.write(cluster, render.unit, entries, revision=revision, phase=phase, message=message,
+                         namespace_exists=inventory.exists)
+
+
+def _failed(outcomes: Sequence[ApplyOutcome]) -> bool:
+    return any(o.action == "failed" for o in outcomes)
+
+
+def _run_step(cluster: KubernetesCluster, tasks: Sequence[_phases.Task], runs: list[_phases.HookRun],
+              options: SyncOptions, *, unit: Any, later: bool) -> tuple[str, list[ApplyOutcome]]:
+    """Apply one (phase, wave) step and wait for it; '' or why the sync stops, and the outcomes."""
+    outcomes: list[ApplyOutcome] = []
+    started: list[_phases.HookRun] = []
+    limit = unit.timeout.total_seconds() if unit.timeout is not None else options.wave_timeout
+    for task in tasks:
+        if not task.hook:
+            outcomes.append(_apply_one(cluster, task.manifest, options,
+                                       out_of_sync_only=unit.option("ApplyOutOfSyncOnly")))
+        elif options.dry_run:
+            outcomes.append(ApplyOutcome(task.ref, "hook", f"{task.phase} hook: not run (dry run)"))
+        else:
+            run = _phases.start_hook(cluster, task, timeout=limit, poll=options.poll, sleep=options.sleep,
+                                     clock=options.clock)
+            if isinstance(run, ApplyOutcome):
+                outcomes.append(run)
+                continue
+            started.append(run)
+            runs.append(run)
+            outcomes.append(ApplyOutcome(task.ref, "hook"))  # replaced by its result at the end
+    if _failed(outcomes):
+        return "failed", outcomes
+    if options.dry_run or not (started or later):
+        return "", outcomes
+    refs = [t.ref for t in tasks if not t.hook] if later else []
+    return _phases.wait(cluster, refs, started, limit=limit, poll=options.poll, sleep=options.sleep,
+                        clock=options.clock), outcomes
 
 
 def _ensure_namespace(cluster: KubernetesCluster, name: str, options: SyncOptions) -> list[ApplyOutcome]:
@@ -207,33 +265,16 @@ def _wait_established(cluster: KubernetesCluster, ref: ObjectRef, options: SyncO
 
 def _wait_healthy(cluster: KubernetesCluster, refs: Sequence[ObjectRef], options: SyncOptions,
                   timeout: Any) -> str:
-    """'' once every object of the wave is healthy; otherwise why the sync must stop."""
+    """'' once every object is healthy; otherwise why the sync must stop."""
     limit = timeout.total_seconds() if timeout is not None else options.wave_timeout
-    deadline = options.clock() + limit
-    while True:
-        waiting = []
-        for ref in refs:
-            live = cluster.get(ref)
-            if live is None:
-                waiting.append(f"{ref}: missing")
-                continue
-            assessed = _health.assess(live)
-            if assessed is None or assessed.status == health_model.HealthStatus.HEALTHY:
-                continue
-            if assessed.status == health_model.HealthStatus.DEGRADED:
-                return f"is Degraded: {ref}: {assessed.message}"
-            waiting.append(f"{ref}: {assessed.status} {assessed.message}".strip())
-        if not waiting:
-            return ""
-        if options.clock() >= deadline:
-            return f"was not healthy after {limit:.0f} s: {'; '.join(waiting)}"
-        options.sleep(options.poll)
+    return _phases.wait(cluster, refs, (), limit=limit, poll=options.poll, sleep=options.sleep,
+                        clock=options.clock)
 
 
 def _prune(render: Render, cluster: KubernetesCluster, inventory: _inventory.Inventory, options: SyncOptions,
            *, failed: bool, notes: list[str]) -> tuple[list[ApplyOutcome], list[ObjectRef]]:
     unit = render.unit
-    desired = {m.ref.key for m in render.manifests}
+    desired = _in_git(render)
     candidates = [r for r in inventory.entries if r.key not in desired]
     if not candidates:
         return [], []
@@ -289,6 +330,12 @@ prune = _prune
 ApplicationSet dropped is deleted, :mod:`._deletion`)."""
 
 
+def _in_git(render: Render) -> set[tuple[str, str, str, str]]:
+    """What the render still holds: a hook or a ``Skip`` object is never pruned, even if an earlier
+    sync applied it as an ordinary object."""
+    return {m.ref.key for m in (*render.manifests, *render.hooks)} | {r.key for r in render.skipped}
+
+
 def _held(live: Mapping[str, Any], options: SyncOptions) -> str:
     flags = _tracking.object_options(live)
     if "Prune=false" in flags:
@@ -315,7 +362,7 @@ def _diffs(render: Render, cluster: KubernetesCluster, inventory: _inventory.Inv
             continue
         before = _diff.normalise(live, ref, unit.ignore)
         out.append(_diff.unified(before, _diff.normalise(predicted, ref, unit.ignore, live=live), ref))
-    desired = {m.ref.key for m in render.manifests}
+    desired = _in_git(render)
     for ref in inventory.entries:
         if ref.key in desired:
             continue
@@ -351,7 +398,7 @@ def status(render: Render, revision: str, cluster: KubernetesCluster) -> UnitSta
         if _diff.normalise(predicted, ref, unit.ignore, live=live) != _diff.normalise(live, ref, unit.ignore):
             out_of_sync = drifted = True
             why.append(f"{ref}: differs from Git")
-    desired = {m.ref.key for m in render.manifests}
+    desired = _in_git(render)
     for ref in inventory.entries:
         if ref.key not in desired:
             live = cluster.get(ref)

@@ -20,7 +20,7 @@ from typing import Any
 from imagebot import yamldoc
 from imagebot.errors import RenderError
 from imagebot.model.cluster import ObjectRef, RenderedObject
-from imagebot.sync import _kustomize, _tracking
+from imagebot.sync import _hooks, _kustomize, _tracking
 from imagebot.sync._units import SyncUnit
 
 __all__ = ["Manifest", "Namespaced", "Render", "cluster_scoped_kinds", "render"]
@@ -35,6 +35,7 @@ _CLUSTER_SCOPED = frozenset({
     "RuntimeClass", "PodSecurityPolicy", "VolumeAttachment", "CertificateSigningRequest",
     "ComponentStatus", "FlowSchema", "PriorityLevelConfiguration", "ClusterIssuer",
 })
+_RBAC = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -59,6 +60,12 @@ class Manifest:
 class Render:
     unit: SyncUnit
     manifests: tuple[Manifest, ...]
+    """The objects applied, pruned when gone, compared by ``status`` — hooks are not among them."""
+    hooks: tuple[Manifest, ...] = ()
+    """Resource hooks (``argocd.argoproj.io/hook``): run in their phases, never pruned or compared.
+    A hook with ``generateName`` has ``ref.name == ""`` until a sync names it."""
+    skipped: tuple[ObjectRef, ...] = ()
+    """Objects annotated ``hook: Skip``: never applied, and not pruned either."""
 
     @property
     def objects(self) -> tuple[RenderedObject, ...]:
@@ -85,15 +92,28 @@ def render(
         return known if known is not None else kind not in _CLUSTER_SCOPED
 
     manifests: dict[tuple[str, str, str, str], Manifest] = {}
+    hooks: list[Manifest] = []
+    skipped: list[ObjectRef] = []
     for where, doc in documents:
         manifest = _manifest(unit, where, doc, is_namespaced)
+        if not manifest.ref.name:  # a generateName hook: a new object each sync, no clash possible
+            hooks.append(manifest)
+            continue
         clash = manifests.get(manifest.ref.key)
         if clash is not None:
             raise RenderError(
                 f"{unit.name}: {where}: {manifest.ref} is also defined in {clash.info.source}"
             )
         manifests[manifest.ref.key] = manifest
-    return Render(unit, tuple(manifests.values()))
+    ordinary = []
+    for manifest in manifests.values():
+        if _hooks.is_skipped(manifest.body):
+            skipped.append(manifest.ref)
+        elif _hooks.phases(manifest.body):
+            hooks.append(manifest)
+        else:
+            ordinary.append(manifest)
+    return Render(unit, tuple(ordinary), hooks=tuple(hooks), skipped=tuple(skipped))
 
 
 def _documents(unit: SyncUnit, root: Path, base: Path, *, allow_remote: bool) -> Iterator[tuple[str, Any]]:
@@ -207,11 +227,16 @@ def _manifest(unit: SyncUnit, where: str, doc: Any, namespaced: Callable[[str, s
     if not isinstance(metadata, Mapping):
         raise fail(f"{kind}: metadata is required")
     name = metadata.get("name")
-    if not isinstance(name, str) or not name:
-        hint = " (generateName is not supported: sync needs a stable name)" if metadata.get("generateName") \
-            else ""
+    generate = metadata.get("generateName")
+    if (not isinstance(name, str) or not name) and isinstance(generate, str) and generate \
+            and _hooks.phases(doc):
+        name = ""  # a hook may have generateName (Argo CD names it per sync)
+        if not _DNS_NAME.match(f"{generate}x"):
+            raise fail(f"{kind}: metadata.generateName must be lower case letters, digits, '-' and '.'")
+    elif not isinstance(name, str) or not name:
+        hint = " (generateName is allowed for hooks only: a sync needs a stable name)" if generate else ""
         raise fail(f"{kind}: metadata.name is required{hint}")
-    if not _DNS_NAME.match(name) and kind not in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+    elif not _DNS_NAME.match(name) and kind not in _RBAC:
         raise fail(f"{kind} {name!r}: metadata.name must be lower case letters, digits, '-' and '.'")
     body = json.loads(json.dumps(doc))  # a private deep copy, with JSON's number/encoding rules
     _default_protocols(body)
@@ -240,6 +265,9 @@ def _manifest(unit: SyncUnit, where: str, doc: Any, namespaced: Callable[[str, s
         wave = int(str((annotations or {}).get(_tracking.SYNC_WAVE, "0")).strip() or "0")
     except ValueError:
         raise fail(f"{ref}: annotation {_tracking.SYNC_WAVE} must be an integer") from None
+    if _hooks.phases(body):
+        helm_weight = _hooks.wave(body)
+        wave = wave if helm_weight is None else helm_weight
     return Manifest(body, RenderedObject(ref=ref, source=where, images=tuple(_images(body)), wave=wave))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from imagebot import cli
-from tests.sync.units import configmap, deployment, write_tree
+from tests.sync.units import configmap, deployment, job, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +74,27 @@ def test_unknown_app_is_a_configuration_error(tmp_path: Path, capsys: pytest.Cap
     code = cli.main(["sync", "--dry-run", "--config", str(_policies(tmp_path)), "--repo", str(tmp_path), "nope"])
     assert code == 2
     assert "nope: no such Application or Kustomization (known: argocd/bad, argocd/good)" in capsys.readouterr().err
+
+
+def test_hooks_are_listed_after_the_objects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = write_tree(tmp_path / "repo", {
+        "good/a.yaml": configmap("settings"),
+        "good/b.yaml": job("migrate", "PreSync", generate=True),
+        "good/c.yaml": job("smoke", "PostSync", wave=2),
+        "good/d.yaml": configmap("skipped", annotations="{argocd.argoproj.io/hook: Skip}"),
+    })
+    policies = _policies(tmp_path)
+    (policies / "bad.yaml").unlink()
+    code = cli.main(["sync", "--dry-run", "--config", str(policies), "--repo", str(repo)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert lines[0].endswith("good  1 object, 2 hooks")
+    assert [line.split() for line in lines[1:]] == [
+        ["ConfigMap", "shop/settings"],
+        ["PreSync", "hook", "Job", "shop/migrate-*", "registry.example/tools:1"],
+        ["PostSync", "hook", "wave", "2", "Job", "shop/smoke", "registry.example/tools:1"],
+    ]
+    code = cli.main(["sync", "--dry-run", "--json", "--config", str(policies), "--repo", str(repo)])
+    [unit] = json.loads(capsys.readouterr().out)["units"]
+    assert [(h["name"], h["phases"], h["wave"]) for h in unit["hooks"]] == [
+        ("migrate-*", ["PreSync"], 0), ("smoke", ["PostSync"], 2)]

@@ -49,3 +49,28 @@ spec:
 def configmap(name: str, data: str = "{a: '1'}", *, annotations: str = "") -> str:
     extra = f"\n  annotations: {annotations}" if annotations else ""
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}{extra}\ndata: {data}\n"
+
+
+def job(name: str, hook: str, *, policy: str = "", mode: str = "", wave: int | None = None,
+        generate: bool = False) -> str:
+    annotations = {"argocd.argoproj.io/hook": hook}
+    if policy:
+        annotations["argocd.argoproj.io/hook-delete-policy"] = policy
+    if wave is not None:
+        annotations["argocd.argoproj.io/sync-wave"] = str(wave)
+    meta = "{" + ", ".join(f"{k}: '{v}'" for k, v in annotations.items()) + "}"
+    pod_meta = f"\n    metadata: {{annotations: {{kubelet.testing.imagebot.dev/mode: {mode}}}}}" if mode else ""
+    name_line = f"generateName: {name}-" if generate else f"name: {name}"
+    return f"""\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  {name_line}
+  annotations: {meta}
+spec:
+  backoffLimit: 0
+  template:{pod_meta}
+    spec:
+      restartPolicy: Never
+      containers: [{{name: main, image: registry.example/tools:1}}]
+"""

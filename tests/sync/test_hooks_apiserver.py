@@ -1,0 +1,143 @@
+"""Resource hooks on the real kube-apiserver 1.20, with kube-controller-manager's job controller
+and the test kubelet running the hooks' Pods to completion (``testing/kubelet.py``).
+
+Aspects under test:
+* a PreSync Job runs to completion before the Deployment is applied, a PostSync Job only after
+  the Deployment is Healthy (the order the test kubelet ran the Pods in, from its event log);
+* a failing PreSync Job stops the sync (nothing applied) and the SyncFail Job runs;
+* delete policies: HookSucceeded and HookFailed delete the completed Job, BeforeHookCreation
+  (the default) replaces the earlier one, a hook without it is kept and not run again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imagebot import sync
+from imagebot.model.cluster import SyncResult
+from testing.kube import KubeCluster, KubeError
+from tests.sync.units import deployment, job, unit, write_tree
+
+pytestmark = pytest.mark.integration
+
+
+def _sync(kube_cluster: KubeCluster, root: Path, namespace: str) -> SyncResult:
+    cluster = sync.connect(kube_cluster.kubeconfig)
+    try:
+        render = sync.render(unit("app", namespace=namespace, name=f"hooks-{namespace}"), root)
+        return sync.sync_unit(render, "0123456789ab", cluster, sync.SyncOptions(poll=0.2, wave_timeout=120))
+    finally:
+        cluster.close()
+
+
+def _events(kube_cluster: KubeCluster, namespace: str) -> list[tuple[str, str]]:
+    """(pod, phase) in the order the test kubelet wrote them, for one namespace."""
+    lines = (kube_cluster.dir / "events.jsonl").read_text().splitlines()
+    return [(e["pod"], e["phase"]) for e in map(json.loads, lines) if e["namespace"] == namespace]
+
+
+def _first(events: list[tuple[str, str]], prefix: str, phase: str | None = None) -> int:
+    return next(i for i, (pod, seen) in enumerate(events) if pod.startswith(prefix) and phase in (None, seen))
+
+
+def _job(kube_cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return kube_cluster.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}")
+    except KubeError as exc:
+        if exc.status != 404:
+            raise
+        return None
+
+
+def _running_for(seconds: int, text: str) -> str:
+    annotation = f"kubelet.testing.imagebot.dev/run-seconds: '{seconds}'"
+    return text.replace("  template:\n", f"  template:\n    metadata: {{annotations: {{{annotation}}}}}\n")
+
+
+def test_presync_before_and_postsync_after_a_healthy_deployment(
+        tmp_path: Path, kube_cluster: KubeCluster, kube_namespace: str) -> None:
+    ns = kube_namespace
+    write_tree(tmp_path, {"app/all.yaml": "\n---\n".join([
+        deployment("web", "registry.example/web:1"),
+        _running_for(2, job("migrate", "PreSync")),
+        job("smoke", "PostSync"),
+        job("page", "SyncFail"),
+    ])})
+    result = _sync(kube_cluster, tmp_path, ns)
+    assert not result.failed, result
+    assert [(o.action, str(o.ref), o.message) for o in result.outcomes] == [
+        ("hook", f"Job {ns}/migrate", "PreSync hook: Succeeded"),
+        ("created", f"Deployment {ns}/web", ""),
+        ("hook", f"Job {ns}/smoke", "PostSync hook: Succeeded"),
+    ]
+    migrate = _job(kube_cluster, ns, "migrate")
+    assert migrate is not None and migrate["status"]["succeeded"] == 1  # the job controller's verdict
+    assert _job(kube_cluster, ns, "page") is None  # SyncFail runs only when the sync fails
+    events = _events(kube_cluster, ns)
+    # the migration Pod ran (Running for 2 s) and finished before any Pod of the Deployment existed
+    assert _first(events, "migrate-", "Running") < _first(events, "migrate-", "Succeeded") < _first(events, "web-")
+    # the smoke test started only once the Deployment's Pod was Running and Ready
+    assert _first(events, "web-", "Running") < _first(events, "smoke-")
+
+
+def test_failing_presync_stops_the_sync_and_runs_syncfail(
+        tmp_path: Path, kube_cluster: KubeCluster, kube_namespace: str) -> None:
+    ns = kube_namespace
+    write_tree(tmp_path, {"app/all.yaml": "\n---\n".join([
+        deployment("web", "registry.example/web:1"),
+        job("migrate", "PreSync", mode="fail"),
+        job("page", "SyncFail"),
+        job("smoke", "PostSync"),
+    ])})
+    result = _sync(kube_cluster, tmp_path, ns)
+    assert result.failed
+    assert [(o.action, str(o.ref)) for o in result.outcomes] == [
+        ("failed", f"Job {ns}/migrate"), ("skipped", f"Deployment {ns}/web"), ("skipped", f"Job {ns}/smoke"),
+        ("hook", f"Job {ns}/page"),
+    ]
+    assert result.error is not None and result.error.startswith(f"PreSync wave 0 hook Job {ns}/migrate failed: ")
+    assert "BackoffLimitExceeded" in result.error  # the job controller's reason
+    with pytest.raises(KubeError):
+        kube_cluster.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web")
+    page = _job(kube_cluster, ns, "page")
+    assert page is not None and page["status"]["succeeded"] == 1
+
+
+def test_delete_policies(tmp_path: Path, kube_cluster: KubeCluster, kube_namespace: str) -> None:
+    ns = kube_namespace
+    write_tree(tmp_path, {"app/all.yaml": "\n---\n".join([
+        job("before", "PreSync"),
+        job("gone-ok", "PreSync", policy="HookSucceeded"),
+        job("kept-ok", "PreSync", policy="HookFailed"),
+        job("gone-failed", "PostSync", policy="HookFailed", mode="fail"),
+        job("kept-failed", "PostSync", policy="HookSucceeded", mode="fail"),
+    ])})
+    first = _sync(kube_cluster, tmp_path, ns)
+    messages = {o.ref.name: o.message for o in first.outcomes}
+    assert messages["gone-ok"] == "PreSync hook: Succeeded; deleted (HookSucceeded)"
+    assert messages["kept-ok"] == "PreSync hook: Succeeded"
+    assert messages["gone-failed"].endswith("; deleted (HookFailed)")
+    assert not messages["kept-failed"].endswith(")")
+    for name in ("gone-ok", "gone-failed"):  # foreground deletion: the garbage collector removes the pods first
+        kube_cluster.wait_for(f"/apis/batch/v1/namespaces/{ns}/jobs",
+                              lambda jobs, name=name: name not in {j["metadata"]["name"] for j in jobs["items"]})
+    kept = {name: _job(kube_cluster, ns, name) for name in ("before", "kept-ok", "kept-failed")}
+    assert all(kept.values()), kept
+    uids = {name: job_["metadata"]["uid"] for name, job_ in kept.items() if job_ is not None}
+
+    write_tree(tmp_path, {"app/all.yaml": "\n---\n".join([
+        job("before", "PreSync"), job("kept-ok", "PreSync", policy="HookFailed"),
+    ])})
+    second = _sync(kube_cluster, tmp_path, ns)
+    assert not second.failed, second
+    messages = {o.ref.name: o.message for o in second.outcomes}
+    assert messages["before"] == "PreSync hook: Succeeded; replaced the earlier one (BeforeHookCreation)"
+    replaced = _job(kube_cluster, ns, "before")
+    assert replaced is not None and replaced["metadata"]["uid"] != uids["before"]
+    assert replaced["status"]["succeeded"] == 1  # it ran again
+    again = _job(kube_cluster, ns, "kept-ok")
+    assert again is not None and again["metadata"]["uid"] == uids["kept-ok"]
