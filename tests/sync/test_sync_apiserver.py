@@ -178,8 +178,10 @@ def test_done_when_on_a_real_apiserver(tmp_path: Path, kube_cluster: KubeCluster
     commit("drop settings")
     code, out = imagebot("sync")
     assert code == 0 and f"pruned     ConfigMap {ns}/settings" in out, out
-    with pytest.raises(KubeError):
-        kube_cluster.get(f"/api/v1/namespaces/{ns}/configmaps/settings")
+    # foreground deletion: the garbage collector removes the object a moment later (under load the
+    # GET right after the sync still saw it, with its deletionTimestamp)
+    kube_cluster.wait_for(f"/api/v1/namespaces/{ns}/configmaps",
+                          lambda cms: "settings" not in {c["metadata"]["name"] for c in cms["items"]})
     assert kube_cluster.get(f"/api/v1/namespaces/{ns}/configmaps/theirs")["metadata"]["name"] == "theirs"
 
     # 4. a manual edit shows in --diff
