@@ -46,7 +46,8 @@ def _rollout(obj: KubeObject) -> Health:
         verdict = {"Paused": SUSPENDED}.get(phase) or next(
             (s for s in HealthStatus if s.value == phase), UNKNOWN)
         unknown = f"Rollout phase {phase}" if verdict is UNKNOWN else ""
-        return Health(verdict, text(status, "message") or unknown)
+        message = text(status, "message") or unknown
+        return Health(verdict, _paused_at(obj, message) if verdict is SUSPENDED else message)
     for cond in conditions(obj):
         if cond.get("type") == "InvalidSpec" or (
             cond.get("type") == "Progressing"
@@ -54,7 +55,7 @@ def _rollout(obj: KubeObject) -> Health:
         ):
             return Health(DEGRADED, str(cond.get("message") or cond.get("reason") or ""))
     if items(status, "pauseConditions") or get(obj, "spec", "paused") is True:
-        return Health(SUSPENDED, "Rollout is paused")
+        return Health(SUSPENDED, _paused_at(obj, "Rollout is paused"))
     current = text(status, "currentPodHash")
     if not current:
         return Health(PROGRESSING, "Waiting for rollout to finish: status has not been reconciled.")
@@ -78,6 +79,27 @@ def _rollout(obj: KubeObject) -> Health:
         if stable != current:
             return Health(PROGRESSING, "Waiting for rollout to finish steps")
     return Health(HEALTHY)
+
+
+def _paused_at(obj: KubeObject, message: str) -> str:
+    """``canary paused at step 2/4 (setWeight 20): <message>`` when a canary is at a step.
+
+    The step is ``status.currentStepIndex`` counted from 1 (``kubectl argo rollouts get`` prints
+    the index itself, ``Step: 1/4``: the steps completed); the weight is the last ``setWeight`` at
+    or before it, as Argo Rollouts' ``GetCurrentSetWeight`` computes it (0 before the first one).
+    """
+    steps = get(obj, "spec", "strategy", "canary", "steps")
+    index = get(obj, "status", "currentStepIndex")
+    if not isinstance(steps, list) or not isinstance(index, int) or not 0 <= index < len(steps):
+        return message
+    weight = next((step["setWeight"] for step in reversed(steps[:index + 1])
+                   if isinstance(step, Mapping) and isinstance(step.get("setWeight"), int)), 0)
+    what = [f"setWeight {weight}"]
+    pause = steps[index].get("pause") if isinstance(steps[index], Mapping) else None
+    if isinstance(pause, Mapping) and pause.get("duration") not in (None, ""):
+        what.append(f"pause {pause['duration']}")
+    where = f"canary paused at step {index + 1}/{len(steps)} ({', '.join(what)})"
+    return f"{where}: {message}" if message else where
 
 
 def _rollout_observed(obj: KubeObject) -> bool:

@@ -44,8 +44,9 @@ def test_one_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split() == ["KIND", "NAMESPACE/NAME", "STATUS", "MESSAGE"]
-    assert lines[1].split() == ["Rollout", "shop/rollouts-demo", "Suspended", "CanaryPauseStep"]
-    assert lines[-1] == "overall: Suspended (Rollout shop/rollouts-demo: CanaryPauseStep)"
+    step = "canary paused at step 2/4 (setWeight 20): CanaryPauseStep"
+    assert lines[1].split(None, 3) == ["Rollout", "shop/rollouts-demo", "Suspended", step]
+    assert lines[-1] == f"overall: Suspended (Rollout shop/rollouts-demo: {step})"
 
 
 def test_a_kubectl_list_and_the_overall_cause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -107,8 +107,8 @@ CASES = [
     ("crd-established", HEALTHY, "CRD is healthy"),
     ("crd-names-conflict", DEGRADED, 'CRD names have not been accepted: "po" is already in use'),
     # Argo Rollouts
-    ("rollout-canary-paused-at-step", SUSPENDED, "CanaryPauseStep"),
-    ("rollout-legacy-pause-condition", SUSPENDED, "Rollout is paused"),
+    ("rollout-canary-paused-at-step", SUSPENDED, "canary paused at step 2/4 (setWeight 20): CanaryPauseStep"),
+    ("rollout-legacy-pause-condition", SUSPENDED, "canary paused at step 2/2 (setWeight 25): Rollout is paused"),
     ("rollout-healthy", HEALTHY, ""),
     ("rollout-aborted", DEGRADED, 'RolloutAborted: Rollout aborted update to revision 4'),
     ("rollout-legacy-invalid-spec", DEGRADED, "Rollout has missing field '.spec.strategy.canary"),
@@ -234,3 +234,32 @@ def test_objects_without_kind_are_unknown() -> None:
     pod = load("pod-running-ready")
     del pod["apiVersion"], pod["kind"]
     assert sync.assess(pod) == Health(UNKNOWN, "cannot assess an object without apiVersion and kind")
+
+
+@pytest.mark.parametrize(("index", "steps", "message"), [
+    pytest.param(0, [{"setWeight": 10}, {"pause": {}}], "canary paused at step 1/2 (setWeight 10): CanaryPauseStep",
+                 id="at-a-set-weight"),
+    pytest.param(1, [{"pause": {}}, {"pause": {"duration": "1h"}}],
+                 "canary paused at step 2/2 (setWeight 0, pause 1h): CanaryPauseStep", id="timed-pause-no-weight"),
+    pytest.param(3, [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}, {"pause": {"duration": 600}}],
+                 "canary paused at step 4/4 (setWeight 60, pause 600): CanaryPauseStep", id="last-weight-wins"),
+    pytest.param(4, [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}, {"pause": {}}], "CanaryPauseStep",
+                 id="index-past-the-steps"),
+    pytest.param(None, [{"setWeight": 20}], "CanaryPauseStep", id="no-index"),
+])
+def test_a_paused_canary_says_at_which_step(index: int | None, steps: list[object], message: str) -> None:
+    rollout = load("rollout-canary-paused-at-step")
+    rollout["spec"]["strategy"]["canary"]["steps"] = steps
+    if index is None:
+        del rollout["status"]["currentStepIndex"]
+    else:
+        rollout["status"]["currentStepIndex"] = index
+    assert sync.assess(rollout) == Health(SUSPENDED, message)
+
+
+def test_a_paused_blue_green_rollout_names_no_step() -> None:
+    rollout = load("rollout-canary-paused-at-step")
+    rollout["spec"]["strategy"] = {"blueGreen": {"activeService": "web", "autoPromotionEnabled": False}}
+    rollout["status"].update(message="BlueGreenPause", pauseConditions=[
+        {"reason": "BlueGreenPause", "startTime": "2026-11-30T21:08:55Z"}])
+    assert sync.assess(rollout) == Health(SUSPENDED, "BlueGreenPause")
