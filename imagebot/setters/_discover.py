@@ -18,7 +18,7 @@ from imagebot import yamldoc
 from imagebot.model.changes import FileProblem, ObjectId
 from imagebot.model.ids import ObjectKey
 from imagebot.setters import _edit, _files
-from imagebot.setters._markers import KEYWORD, Field
+from imagebot.setters._markers import Field
 from imagebot.setters._objects import ObjectIndex
 from imagebot.setters._scan import scan
 from imagebot.yamldoc import PathKey, Scalar
@@ -74,12 +74,8 @@ class MarkerReport:
 def find_markers(
     *, root: Path, paths: Sequence[Path] = (), ignore: Sequence[str] = (),
     policies: Mapping[ObjectKey, str] | None = None, namespace: str = "flux-system",
-    references: bool = True,
 ) -> MarkerReport:
     """Every marker and every unmarked image reference under ``paths`` (see :func:`plan`).
-
-    ``references=False`` looks for markers only: a file whose text never mentions ``$imagepolicy``
-    is skipped before parsing (the pipeline's look-up of current tags), as ``plan`` does.
 
     ``policies`` maps known policies to their image names: an unmarked reference to one of those
     images is suggested that policy; otherwise ``<namespace>:<last path component>``.
@@ -94,8 +90,6 @@ def find_markers(
     for item in found:
         try:
             data = _files.read_file(item.path)
-            if not references and KEYWORD.encode() not in data:
-                continue
             text = _edit.decode(data, item.rel)
             result = scan(text)
         except OSError as exc:
@@ -117,8 +111,7 @@ def find_markers(
             for a in result.markers
         )
         warnings.extend(FileProblem(item.rel, line, message) for line, message in result.problems)
-        candidates = _references(result.scalars) if references else []
-        for scalar, suffix, image in candidates:
+        for scalar, suffix, image in _references(result.scalars):
             if id(scalar) in marked or not _single_line(text, scalar):
                 continue
             policy = by_image.get(image) or ObjectKey(namespace, _policy_name(image))
