@@ -93,3 +93,30 @@ def test_the_configuration_package_imports_its_modules_when_used() -> None:
     assert "imagebot.config._secrets" in loaded  # DEFAULT_SECRETS_DIR, a default shown in the help
     probe = "from imagebot import config\nconfig.load\nconfig.Config"
     assert "ruamel" in _loaded_after(probe)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import imagebot.schedule._service", id="serve"),
+        pytest.param("import imagebot.sync", id="sync"),
+        pytest.param("import imagebot.commands.serve, imagebot.commands.apps", id="commands"),
+    ],
+)
+def test_without_the_sync_extra_serve_still_imports(code: str) -> None:
+    """The container image installs no ``kubernetes`` (the ``sync`` extra): serve, which only
+    syncs when Applications are configured, must still start; the client is imported on connect."""
+    probe = f"import sys\nsys.modules['kubernetes'] = None  # as if not installed\n{code}\nprint('imported')"
+    done = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "imported"
+
+
+def test_without_the_sync_extra_connecting_says_what_to_install() -> None:
+    probe = (
+        "import sys\nsys.modules['kubernetes'] = None\n"
+        "from pathlib import Path\nfrom imagebot import sync\nfrom imagebot.errors import ConfigError\n"
+        "try:\n    sync.connect(Path('kubeconfig'))\nexcept ConfigError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert "pip install 'imagebot[sync]'" in out

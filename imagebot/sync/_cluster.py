@@ -16,18 +16,14 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import urllib3
-from kubernetes import client as kube_client
-from kubernetes import config as kube_config
-from kubernetes import dynamic
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from typing import TYPE_CHECKING, Any
 
 from imagebot.errors import ApplyConflict, ClusterError, ClusterUnavailable, ConfigError
 from imagebot.model.cluster import ObjectRef
+
+if TYPE_CHECKING:  # the client is imported on connect: serve without Applications needs none
+    from kubernetes import client as kube_client
+    from kubernetes.client.exceptions import ApiException
 
 __all__ = ["FIELD_MANAGER", "KubernetesCluster", "connect"]
 
@@ -39,6 +35,13 @@ _TIMEOUT = 30
 
 def connect(kubeconfig: Path, *, context: str | None = None) -> KubernetesCluster:
     """A client for ``context`` (``None``: the current one) of ``kubeconfig``."""
+    try:
+        from kubernetes import client as kube_client
+        from kubernetes import config as kube_config
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError:
+        raise ConfigError("syncing to a cluster needs the Kubernetes client: "
+                          "install imagebot with the sync extra (pip install 'imagebot[sync]')") from None
     configuration = kube_client.Configuration()
     try:
         kube_config.load_kube_config(config_file=str(kubeconfig), context=context,
@@ -51,6 +54,9 @@ def connect(kubeconfig: Path, *, context: str | None = None) -> KubernetesCluste
 
 @contextlib.contextmanager
 def _translated(what: str, server: str) -> Iterator[None]:
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+
     try:
         yield
     except ApiException as exc:
@@ -98,6 +104,8 @@ class KubernetesCluster:
         handle, self._cache = tempfile.mkstemp(prefix="imagebot-discovery-", suffix=".json")
         os.close(handle)
         os.unlink(self._cache)
+        from kubernetes import dynamic
+
         with _translated("discovery", self.server):
             self._client = dynamic.DynamicClient(api, cache_file=self._cache)
 
@@ -112,6 +120,8 @@ class KubernetesCluster:
             self._client.resources.invalidate_cache()
 
     def _resource(self, api_version: str, kind: str) -> Any | None:
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
         for attempt in range(2):
             try:
                 with _translated(f"discovery of {kind}", self.server):
