@@ -401,7 +401,7 @@ class StateStore:
     def record_sync(self, record: SyncRecord, *, limit: int) -> None:
         """Append to the unit's history, keeping only the newest ``limit`` entries (Argo CD's
         ``revisionHistoryLimit``; at least one is always kept)."""
-        with self._transaction():
+        with self._transaction(immediate=True):  # reads, then writes: concurrent checks take turns
             (last,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM sync_history WHERE unit = ?",
                                        (record.unit,)).fetchone()
             self._db.execute(

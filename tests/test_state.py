@@ -242,3 +242,33 @@ def test_claims_are_shared_through_the_file(tmp_path: Path) -> None:
         assert isinstance(_claim(two, "b", T0), Lease)
         one.store_listing(KEY, "f1", SharedListing((Tag("v1"),), T0), owner="a")
         assert isinstance(_claim(two, "b", T0), SharedListing)
+
+
+def test_concurrent_writers_of_sync_history_wait_for_each_other(tmp_path: Path) -> None:
+    # the sync loop records from several worker threads at once; a transaction that reads
+    # before it writes must not fail with "database is locked" (seen on the real apiserver test)
+    import threading
+
+    from imagebot.model.cluster import SyncRecord
+
+    path = tmp_path / "state.db"
+    StateStore(path).close()
+    errors: list[BaseException] = []
+
+    def write(unit: str) -> None:
+        try:
+            with StateStore(path) as store:
+                for n in range(40):
+                    store.record_sync(SyncRecord(unit=unit, revision=str(n % 10) * 40, result="Succeeded",
+                                                 started_at=T0, finished_at=T1), limit=5)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"argocd/app-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with StateStore(path) as store:
+        assert [len(store.history(f"argocd/app-{i}")) for i in range(4)] == [5, 5, 5, 5]

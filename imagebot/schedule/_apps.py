@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +26,7 @@ from imagebot import config, sync
 from imagebot.errors import ConfigError, ImagebotError, TemporaryError
 from imagebot.model import argo, gitauth
 from imagebot.model.cluster import AppState, SyncRecord, SyncResult, UnitStatus
-from imagebot.schedule._loop import Decision, Track, decide, retry_limit, retry_wait
+from imagebot.schedule._loop import Decision, Track, adopt, decide, retry_limit, retry_wait
 from imagebot.state import StateStore
 
 __all__ = ["AppListener", "AppLoop", "Next", "touches"]
@@ -52,6 +54,11 @@ class AppListener(Protocol):
 
     def app_checked(self, state: AppState, record: SyncRecord | None, previous_health: str | None) -> None:
         """``record`` is set when the check synced; ``previous_health`` is the last check's."""
+
+
+def _fingerprint(render: sync.Render) -> str:
+    bodies = [m.body for m in render.manifests]
+    return hashlib.sha256(json.dumps(bodies, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _changed(result: SyncResult) -> int:
@@ -114,7 +121,7 @@ class AppLoop:
         with self._guard:
             for track in self._tracks.values():
                 if not track.succeeded:
-                    track.attempted = None
+                    track.attempted = track.rendered = None
                 track.retries = 0
 
     def close(self) -> None:
@@ -140,10 +147,13 @@ class AppLoop:
             raise
         status = sync.status(render, revision, cluster)
         now = self._clock()
+        rendered = _fingerprint(render)
         if reason == "retry" and track.attempted == revision and not track.succeeded:
             decision = Decision("sync", "retrying the failed sync", "retry")
         else:
-            decision = decide(unit, status, track, now)
+            decision = decide(unit, status, track, now, rendered=rendered)
+        if status.sync == "Synced":
+            adopt(track, revision, rendered, succeeded=True)
         if decision.action == "wait":
             self._record(unit, track, status, None)
             return Next(decision.wait, "self-heal")
@@ -152,14 +162,13 @@ class AppLoop:
                 logger.info("%s: %s", unit.name, decision.why)
             self._record(unit, track, status, None)
             return self._follow_health(track, status, now)
-        return self._sync(render, revision, cluster, track=track, decision=decision)
+        return self._sync(render, revision, cluster, track=track, decision=decision, rendered=rendered)
 
     def _sync(self, render: sync.Render, revision: str, cluster: sync.KubernetesCluster, *,
-              track: Track, decision: Decision) -> Next | None:
+              track: Track, decision: Decision, rendered: str) -> Next | None:
         unit = render.unit
         logger.info("%s: syncing %s (%s)", unit.name, revision[:12], decision.why)
-        if track.attempted != revision:
-            track.self_heals = track.retries = 0
+        adopt(track, revision, rendered)
         if decision.trigger == "self-heal":
             track.self_heals += 1
         started = self._clock()
@@ -170,7 +179,7 @@ class AppLoop:
         except TemporaryError as exc:
             result = SyncResult(unit=unit.name, revision=revision, error=str(exc))
         finished = self._clock()
-        track.attempted, track.succeeded, track.finished_at = revision, not result.failed, finished
+        track.succeeded, track.finished_at = not result.failed, finished
         if not result.failed:
             track.retries = 0
             track.synced_at = finished

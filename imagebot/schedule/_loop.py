@@ -6,7 +6,9 @@ or leave it (and why). The rules are the application controller's ``autoSync``:
 
 * only an ``automated`` unit is synced, and only when it is OutOfSync; a manual one is reported;
 * OutOfSync only because objects require pruning, with ``automated.prune`` off: left alone;
-* a revision not attempted yet is synced at once;
+* a revision not attempted yet is synced at once — unless it renders exactly what the last
+  attempted one did (a commit elsewhere in the repository): that counts as attempted, as Argo CD's
+  "revisions have no changes" (and a check that finds the unit Synced adopts its revision);
 * a revision whose last sync failed (after its retries) is not synced again until a new revision
   (a Flux Kustomization is: Flux applies at every interval);
 * drift at a revision already synced is re-applied only with ``selfHeal``, after Argo CD's
@@ -28,8 +30,8 @@ from imagebot.model import argo
 from imagebot.model.cluster import UnitStatus
 from imagebot.sync import SyncUnit
 
-__all__ = ["DEFAULT_INTERVAL", "DEFAULT_RETRY", "SELF_HEAL", "Decision", "Track", "decide", "retry_limit",
-           "retry_wait"]
+__all__ = ["DEFAULT_INTERVAL", "DEFAULT_RETRY", "SELF_HEAL", "Decision", "Track", "adopt", "decide",
+           "retry_limit", "retry_wait"]
 
 DEFAULT_INTERVAL = datetime.timedelta(minutes=3)
 """How often a unit without its own interval is checked (Argo CD: 120 s + up to 60 s jitter)."""
@@ -48,7 +50,9 @@ class Track:
     restarted controller re-reads status; the first check after a restart syncs once if OutOfSync)."""
 
     attempted: str | None = None
-    """The revision of the last sync the loop started."""
+    """The revision of the last sync the loop started (or found Synced)."""
+    rendered: str | None = None
+    """A fingerprint of what ``attempted`` rendered (a new revision rendering the same is no news)."""
     succeeded: bool = False
     finished_at: datetime.datetime | None = None
     self_heals: int = 0
@@ -75,8 +79,10 @@ def _seconds(delta: datetime.timedelta) -> float:
     return delta.total_seconds()
 
 
-def decide(unit: SyncUnit, status: UnitStatus, track: Track, now: datetime.datetime) -> Decision:
-    """Whether to sync ``unit`` now, given a fresh ``status`` and what ``track`` remembers."""
+def decide(unit: SyncUnit, status: UnitStatus, track: Track, now: datetime.datetime, *,
+           rendered: str | None = None) -> Decision:
+    """Whether to sync ``unit`` now, given a fresh ``status``, what ``track`` remembers, and the
+    fingerprint of the render (:func:`adopt` records it)."""
     if status.sync == "Synced":
         return Decision("none", "Synced")
     if status.sync != "OutOfSync":
@@ -85,7 +91,7 @@ def decide(unit: SyncUnit, status: UnitStatus, track: Track, now: datetime.datet
         return Decision("none", "OutOfSync; automated sync is off")
     if status.pruning_only and not unit.prune:
         return Decision("none", "OutOfSync: objects require pruning and automated.prune is off")
-    if status.revision != track.attempted:
+    if status.revision != track.attempted and (rendered is None or rendered != track.rendered):
         return Decision("sync", f"new revision {status.revision[:12]}", "new revision")
     if not track.succeeded:
         if unit.kind == "Kustomization":
@@ -99,6 +105,16 @@ def decide(unit: SyncUnit, status: UnitStatus, track: Track, now: datetime.datet
         why = f"self-heal backoff: {track.self_heals} heal(s) in a row"
         return Decision("wait", why, wait=wait - elapsed)
     return Decision("sync", "drift from Git; self-heal", "self-heal")
+
+
+def adopt(track: Track, revision: str, rendered: str | None, *, succeeded: bool | None = None) -> None:
+    """Remember ``revision`` as attempted (a sync started, or the unit was found Synced at it);
+    a new revision starts the self-heal and retry counts afresh."""
+    if revision != track.attempted and rendered != track.rendered:
+        track.self_heals = track.retries = 0
+    track.attempted, track.rendered = revision, rendered
+    if succeeded is not None:
+        track.succeeded = succeeded
 
 
 def retry_limit(unit: SyncUnit) -> int:

@@ -12,7 +12,7 @@ import pytest
 from imagebot.model import argo
 from imagebot.model.cluster import UnitStatus
 from imagebot.schedule._apps import touches
-from imagebot.schedule._loop import Track, decide, retry_limit, retry_wait
+from imagebot.schedule._loop import Track, adopt, decide, retry_limit, retry_wait
 from tests.sync.units import unit
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -36,6 +36,16 @@ def test_a_new_revision_is_synced_at_once_and_a_failed_one_is_not_synced_again()
     assert (decision.action, decision.trigger) == ("sync", "new revision")
     failed = decide(AUTO, out_of_sync(), Track(attempted="a" * 40, succeeded=False, finished_at=T0), T0)
     assert failed.action == "none" and "failed; waiting for a new revision" in failed.why
+
+
+def test_a_new_revision_that_renders_what_the_last_attempt_did_is_no_news() -> None:
+    # a commit elsewhere in the repository: Argo CD's "revisions have no changes"
+    track = Track(attempted="b" * 40, rendered="same", succeeded=True, finished_at=T0)
+    manual = decide(unit(automated=True), out_of_sync(), track, T0, rendered="same")
+    assert (manual.action, manual.why) == ("none", "OutOfSync: drift from Git (selfHeal is off)")
+    assert decide(unit(automated=True), out_of_sync(), track, T0, rendered="other").trigger == "new revision"
+    adopt(track, "a" * 40, "same", succeeded=True)
+    assert (track.attempted, track.self_heals) == ("a" * 40, 0)
 
 
 def test_a_flux_kustomization_applies_again_at_its_interval_after_a_failure() -> None:
