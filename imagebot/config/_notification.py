@@ -44,7 +44,8 @@ def parse_receiver(doc: Fields) -> notification.Receiver:
     assert secret is not None
     return notification.Receiver(
         key=key, type=next(t for t in _RECEIVER_TYPES if t == kind), secret_ref=secret.string("name"),
-        resources=_sources(spec, "resources", key.namespace, ("ImageRepository",)),
+        resources=_sources(spec, "resources", key.namespace,
+                           ("ImageRepository", "GitRepository", "Application", "Kustomization")),
         events=spec.str_list("events") or (), suspend=spec.flag("suspend"), source=doc.where,
     )
 

@@ -9,6 +9,7 @@ URL), :func:`authenticate` (the check each receiver type allows, all in constant
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -20,10 +21,26 @@ from typing import Any
 from imagebot.model import notification
 from imagebot.model.images import parse_image_repo
 
-__all__ = ["GITHUB_EVENTS", "Rejected", "ReplayGuard", "authenticate", "hook_path", "images_of"]
+__all__ = ["GITHUB_EVENTS", "GIT_KINDS", "Push", "Rejected", "ReplayGuard", "authenticate", "hook_path",
+           "images_of", "push_of"]
 
 GITHUB_EVENTS = ("package", "registry_package")
 """The GitHub events that mean "an image was published" (``ping`` is answered, nothing more)."""
+
+GIT_KINDS = ("GitRepository", "Application", "Kustomization")
+"""Receiver resources that make a delivery a Git push for the sync loop."""
+
+_GITHUB_COMMITS_LISTED = 20
+"""GitHub lists at most this many commits in a push payload; with more, the paths are unknown."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Push:
+    """A Git push a webhook reported: the branch (None: unknown, or a tag) and the changed
+    repository paths (None: unknown — every listed unit is checked)."""
+
+    branch: str | None = None
+    paths: tuple[str, ...] | None = None
 
 
 class Rejected(Exception):
@@ -159,6 +176,41 @@ def images_of(
     if not images:
         raise Rejected(400, "the payload names no image")
     return images
+
+
+def _changed_paths(document: Any) -> tuple[str, ...] | None:
+    commits = _get(document, "commits")
+    if isinstance(commits, list) and commits and len(commits) < _GITHUB_COMMITS_LISTED:
+        paths = {p for c in commits if isinstance(c, dict) for key in ("added", "modified", "removed")
+                 for p in (c.get(key) or ()) if isinstance(p, str)}
+        return tuple(sorted(paths))
+    listed = _get(document, "paths")
+    if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
+        return tuple(sorted(listed))
+    return None
+
+
+def push_of(
+    receiver: notification.Receiver, headers: Mapping[str, str], body: bytes,
+) -> Push | None:
+    """The Git push a delivery reports, or None when it is none (a GitHub ``ping`` or another
+    event; a registry's payload). GitHub's ``push`` payload and the generic types share a shape:
+    ``ref`` (``refs/heads/<branch>``) or ``branch``, and the changed files from ``commits[]``
+    (``added``/``modified``/``removed``) or a ``paths`` list."""
+    if receiver.type in ("dockerhub", "harbor", "quay"):
+        return None
+    if receiver.type == "github":
+        event = _header(headers, "X-GitHub-Event")
+        if event != "push" or (receiver.events and "push" not in receiver.events):
+            return None
+    document = _load(body)
+    ref, branch = _get(document, "ref"), _get(document, "branch")
+    found = None
+    if isinstance(ref, str) and ref.startswith("refs/heads/"):
+        found = ref.removeprefix("refs/heads/")
+    elif isinstance(branch, str) and branch:
+        found = branch
+    return Push(found, _changed_paths(document))
 
 
 def _timestamp(receiver: notification.Receiver, body: bytes) -> float | None:

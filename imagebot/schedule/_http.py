@@ -21,7 +21,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from imagebot import config
 from imagebot.model import notification
 from imagebot.model.ids import ObjectKey
-from imagebot.schedule._hooks import Rejected, ReplayGuard, authenticate, hook_path, images_of
+from imagebot.schedule._hooks import (
+    GIT_KINDS,
+    Rejected,
+    ReplayGuard,
+    authenticate,
+    hook_path,
+    images_of,
+    push_of,
+)
 from imagebot.schedule._metrics import CONTENT_TYPE, Metrics
 from imagebot.schedule._service import Service
 
@@ -88,11 +96,20 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             authenticate(receiver, token, headers, body)
             owner.replays.check(receiver, headers, body)
-            images = images_of(receiver, headers, body)
+            push = push_of(receiver, headers, body) if _lists_git(receiver) else None
+            images = images_of(receiver, headers, body) if push is None else None
         except Rejected as exc:
             owner.metrics.webhooks.labels(label, str(exc.status)).inc()
             logger.warning("webhook %s refused (%d): %s", receiver.key, exc.status, exc.reason)
             self._answer(exc.status, {"error": exc.reason})
+            return
+        if push is not None:
+            jobs = owner.service.units_for_receiver(receiver, push)
+            started = owner.service.trigger_units(jobs, reason="webhook")
+            owner.metrics.webhooks.labels(label, "accepted").inc()
+            logger.info("webhook %s: a push to %s; %d Applications/Kustomizations to check", receiver.key,
+                        push.branch or "?", len(jobs))
+            self._answer(202, {"applications": jobs, "queued": started})
             return
         matched = owner.matching(receiver, images)
         queued = owner.service.trigger_scan(matched)
@@ -100,6 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("webhook %s: %d repositories to scan (%d newly queued)", receiver.key, len(matched),
                     len(queued))
         self._answer(202, {"repositories": [str(k) for k in matched], "queued": [str(k) for k in queued]})
+
+
+def _lists_git(receiver: notification.Receiver) -> bool:
+    return any(ref.kind in GIT_KINDS for ref in receiver.resources)
 
 
 class _Server(ThreadingHTTPServer):

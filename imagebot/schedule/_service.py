@@ -31,11 +31,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from imagebot import config, pipeline, policy, scan, sync, validation
 from imagebot.errors import ConfigError, ImagebotError, PermanentError, TemporaryError
-from imagebot.model import flux
+from imagebot.model import flux, notification
 from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._apps import AppLoop, Next, touches
+from imagebot.schedule._hooks import Push
 from imagebot.schedule._jobs import Clock, JobBook, Outcome
 from imagebot.schedule._loop import DEFAULT_INTERVAL as DEFAULT_SYNC_INTERVAL
 from imagebot.state import StateStore
@@ -65,6 +66,13 @@ def unit_job(unit: sync.SyncUnit) -> str:
 
 
 _UNIT_JOBS = ("app:", "kustomization:")
+
+
+def _pushed_to(unit: sync.SyncUnit, branch: str | None, changed: list[str] | None) -> bool:
+    followed = _followed_branch(unit.ref)
+    if branch is not None and followed is not None and followed != branch:
+        return False  # another branch (or a tag, a pinned commit: "" follows no branch)
+    return changed is None or touches(unit.path, changed)
 
 
 def _followed_branch(ref: flux.GitRef) -> str | None:
@@ -538,16 +546,23 @@ class Service:
         """The unit jobs a push to ``url`` touches: same repository, the branch they follow
         (``None``: any), and — when the changed ``paths`` are known — their source path."""
         changed = None if paths is None else list(paths)
+        return [job_id for job_id, unit in sorted(self._units.items())
+                if _same_repository(unit.repo_url, url) and _pushed_to(unit, branch, changed)]
+
+    def units_for_receiver(self, receiver: notification.Receiver, push: Push) -> list[str]:
+        """The unit jobs a Git push webhook names: the Applications/Kustomizations the receiver
+        lists (``name: '*'`` for all in its namespace), or those reading a GitRepository it lists;
+        narrowed by the push's branch and changed paths when the payload says."""
+        cfg = self.cfg
+        urls = [r.url for r in cfg.git_repositories.values()
+                if any(ref.matches("GitRepository", r.key) for ref in receiver.resources)]
+        changed = None if push.paths is None else list(push.paths)
         found = []
         for job_id, unit in sorted(self._units.items()):
-            if not _same_repository(unit.repo_url, url):
-                continue
-            followed = _followed_branch(unit.ref)
-            if branch is not None and followed is not None and followed != branch:
-                continue  # another branch (or a tag, a pinned commit: "" follows no branch)
-            if changed is not None and not touches(unit.path, changed):
-                continue
-            found.append(job_id)
+            listed = (any(ref.matches(unit.kind, unit.key) for ref in receiver.resources)
+                      or any(_same_repository(unit.repo_url, url) for url in urls))
+            if listed and _pushed_to(unit, push.branch, changed):
+                found.append(job_id)
         return found
 
     def _pushed(self, automation: flux.ImageUpdateAutomation, report: pipeline.RunReport) -> None:

@@ -176,8 +176,9 @@ def test_a_failing_endpoint_is_retried_then_dropped_without_logging_its_address(
                  "spec: {type: gitlab, secretRef: {name: s}, resources: [{kind: ImageRepository, name: a}]}\n",
                  "spec.type: imagebot handles generic", id="receiver-type"),
     pytest.param("apiVersion: notification.toolkit.fluxcd.io/v1\nkind: Receiver\nmetadata: {name: r}\n"
-                 "spec: {type: github, secretRef: {name: s}, resources: [{kind: GitRepository, name: a}]}\n",
-                 "spec.resources[0].kind: must be one of ImageRepository", id="receiver-resource-kind"),
+                 "spec: {type: github, secretRef: {name: s}, resources: [{kind: HelmRepository, name: a}]}\n",
+                 "spec.resources[0].kind: must be one of ImageRepository, GitRepository, Application, "
+                 "Kustomization", id="receiver-resource-kind"),
     pytest.param("apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata: {name: p}\n"
                  "spec: {type: slack}\n", "spec.address: is required", id="provider-address"),
 ])

@@ -311,3 +311,117 @@ spec:
     assert service.units_for_push(str(fleet.repo) + ".git", "feature", None) == []
     assert service.units_for_push(str(fleet.repo), "main", None) == [
         "app:argocd/broken", "app:argocd/dev", "app:argocd/prod"]
+
+
+RECEIVER = """\
+apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  type: {type}
+  events: [ping, push]
+  secretRef: {{name: hooks}}
+  resources: [{resources}]
+---
+"""
+
+
+def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: KubeEmulator, tmp_path: Path,
+                                                       clock: Clock) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    import httpx
+
+    from imagebot import config
+    from imagebot.schedule import HTTPServer, Metrics
+
+    token = "push-token-81d3"
+    write_files(fleet.policies, {"hooks.yaml": f"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: fleet, namespace: flux-system}}
+spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
+---
+""" + RECEIVER.format(name="github", namespace="flux-system", type="github",
+                      resources="{kind: GitRepository, name: fleet}")
+        + RECEIVER.format(name="generic", namespace="argocd", type="generic",
+                          resources="{kind: Application, name: prod}")})
+    (tmp_path / "secrets" / "hooks").mkdir(parents=True)
+    (tmp_path / "secrets" / "hooks" / "token").write_text(token)
+    service = Service(ServeSettings(
+        config_path=fleet.policies, secrets_dir=tmp_path / "secrets", state_path=tmp_path / "state.db",
+        watch=0, grace=1, workdir=tmp_path / "work", kubeconfig=emulator.kubeconfig), clock=clock)
+    service.start(paused=True)
+    metrics = Metrics()
+    server = HTTPServer(("127.0.0.1", 0), service=service, metrics=metrics,
+                        secrets=config.SecretStore(tmp_path / "secrets")).start()
+    try:
+        paths = server.paths()
+        base = f"http://127.0.0.1:{server.port}"
+
+        def queued() -> list[str]:
+            jobs = sorted(j.id for j in service._scheduler.get_jobs() if j.id.endswith("#now"))
+            for job in jobs:
+                service._scheduler.remove_job(job)
+            return jobs
+
+        def github(files: list[str], *, ref: str = "refs/heads/main", delivery: str = "1",
+                   signature: str | None = None) -> httpx.Response:
+            body = json.dumps({"ref": ref, "commits": [{"id": "f" * 40, "added": [], "modified": files,
+                                                        "removed": []}]}).encode()
+            signed = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+            return httpx.post(base + paths[ObjectKey("flux-system", "github")], content=body, headers={
+                "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": signature or signed, "Content-Type": "application/json"})
+
+        answer = github(["apps/dev/settings.yaml"])
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["applications"] == ["app:argocd/dev"]
+        assert queued() == ["app:argocd/dev#now"]
+        assert github(["apps/prod/settings.yaml"], ref="refs/heads/feature", delivery="2").json() == {
+            "applications": [], "queued": []}  # a branch the Applications do not follow
+        assert github(["README.md"], delivery="3").json()["applications"] == []  # no unit's path
+        assert github(["apps/dev/a.yaml"], delivery="4", signature="sha256=" + "0" * 64).status_code == 401
+        assert github(["apps/dev/settings.yaml"]).status_code == 409  # a replayed delivery
+        assert queued() == []
+
+        generic = httpx.post(base + paths[ObjectKey("argocd", "generic")], json={"ref": "refs/heads/main"},
+                             headers={"Authorization": f"Bearer {token}"})
+        assert generic.status_code == 202 and generic.json()["applications"] == ["app:argocd/prod"]
+        assert queued() == ["app:argocd/prod#now"]
+        text = metrics.render().decode()
+        assert 'imagebot_webhooks_total{receiver="flux-system/github",result="accepted"} 3.0' in text
+    finally:
+        server.stop()
+        service.stop(0)
+
+
+def test_imagebot_apps_shows_what_serve_recorded_also_without_a_cluster(
+    service: Service, emulator: KubeEmulator, fleet: Fleet, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from imagebot import cli
+
+    head = git("rev-parse", "HEAD", cwd=fleet.repo, env=fleet.env).strip()
+    service.reconcile("app:argocd/dev")
+    emulator.fail("PATCH", "configmaps/settings", 500, times=1)
+    service.reconcile("app:argocd/prod")
+    state = ["--config", str(fleet.policies), "--state", str(service.settings.state_path)]
+
+    assert cli.main(["apps", "--json", *state]) == 0  # no kubeconfig: the state store's view
+    rows = {row["app"]: row for row in json.loads(capsys.readouterr().out)}
+    assert (rows["argocd/dev"]["sync"], rows["argocd/dev"]["health"], rows["argocd/dev"]["revision"]) == (
+        "Synced", "Healthy", head)
+    assert rows["argocd/dev"]["lastSync"]["result"] == "Succeeded"
+    assert rows["argocd/prod"]["lastSync"]["result"] == "Failed"
+    assert "500" in rows["argocd/prod"]["lastSync"]["error"]
+    assert rows["argocd/broken"]["sync"] == "Unknown" and "lastSync" not in rows["argocd/broken"]
+
+    code = cli.main(["apps", "argocd/dev", *state, "--kubeconfig", str(emulator.kubeconfig),
+                     "--workdir", str(service.settings.workdir)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and lines[0].split() == ["APP", "APPSET", "REVISION", "SYNC", "HEALTH", "LAST", "SYNC", "WHY"]
+    assert lines[1].split()[:6] == ["argocd/dev", "-", head[:12], "Synced", "Healthy", "Succeeded"]
