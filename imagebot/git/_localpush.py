@@ -61,14 +61,7 @@ def push_local(
     if lease is not None:
         command += [f"--force-with-lease={dst}:{lease}" for _, dst in specs]
     command += [url, *(f"{src}:{dst}" for src, dst in specs)]
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
-    env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise errors.GitUnavailable(f"git push {redact(url)}: no answer within {timeout:g} s") from None
-    except OSError as exc:
-        raise errors.GitError(f"git push {redact(url)}: cannot run git: {exc.strerror or exc}") from None
+    done = _git(command, "push", url, timeout)
     refused: dict[str, str] = {}
     reported = False
     for line in done.stdout.splitlines():
@@ -93,17 +86,22 @@ def unshallow(git_dir: Path, url: str, refspec: str, *, timeout: float | None = 
         raise errors.GitError(f"{git_dir}: a shallow clone of a local remote needs the git CLI to fetch the "
                               "whole history (git fetch --unshallow)")
     command = ["git", "--git-dir", str(git_dir), "fetch", "--quiet", "--no-tags", "--unshallow", url, refspec]
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
-    env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise errors.GitUnavailable(f"git fetch {redact(url)}: no answer within {timeout:g} s") from None
-    except OSError as exc:
-        raise errors.GitError(f"git fetch {redact(url)}: cannot run git: {exc.strerror or exc}") from None
+    done = _git(command, "fetch", url, timeout)
     if done.returncode != 0:
         detail = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())[:500]
         raise errors.GitError(f"git fetch --unshallow {redact(url)} failed: {redact(detail)}")
+
+
+def _git(command: list[str], verb: str, url: str, timeout: float | None) -> subprocess.CompletedProcess[str]:
+    """Run the git CLI outside any repository the environment names, with no prompt, in the C locale."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+    env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise errors.GitUnavailable(f"git {verb} {redact(url)}: no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise errors.GitError(f"git {verb} {redact(url)}: cannot run git: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
