@@ -398,6 +398,12 @@ class StateStore:
         """The last recorded state of one unit (``argocd/web-dev``), or None when never checked."""
         return self.apps().get(unit)
 
+    def forget_app(self, unit: str) -> None:
+        """A unit that no longer exists (its ApplicationSet deleted it): its state and history go."""
+        with self._transaction():
+            self._db.execute("DELETE FROM app_status WHERE unit = ?", (unit,))
+            self._db.execute("DELETE FROM sync_history WHERE unit = ?", (unit,))
+
     def record_sync(self, record: SyncRecord, *, limit: int) -> None:
         """Append to the unit's history, keeping only the newest ``limit`` entries (Argo CD's
         ``revisionHistoryLimit``; at least one is always kept)."""

@@ -5,7 +5,10 @@ A scan that finds new tags (or digests) runs the automations using that reposito
 With a cluster (--kubeconfig, $KUBECONFIG or ~/.kube/config), every Argo CD Application and Flux
 Kustomization is reconciled too: checked at its interval (default 3m), synced when automated and
 OutOfSync, at once when a commit imagebot pushed (or a Git push webhook) touches its path, drift
-re-applied with selfHeal; history and status go to the state store ('imagebot apps').
+re-applied with selfHeal; history and status go to the state store ('imagebot apps'). Each
+ApplicationSet generates again every --appset-interval seconds (and at once when a push touches
+the repository its git generator reads): new Applications are synced at once, and the
+applicationsSync policy deletes those no longer generated, as 'imagebot sync' does.
 Jobs never overlap themselves; a failing job backs off (temporary errors briefly, errors that need
 a human for longer) and never stops the service. Suspended objects are skipped. The --config
 directory is re-read when a file changes (or on SIGHUP); a configuration that does not load is
@@ -21,6 +24,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
 import os
 import signal
@@ -58,6 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "$KUBECONFIG, then ~/.kube/config; none: no sync loop)")
     parser.add_argument("--context", default=None, metavar="NAME",
                         help="kubeconfig context for every unit (default: from each destination)")
+    parser.add_argument("--appset-interval", type=float, default=180.0, metavar="SECONDS",
+                        help="generate each ApplicationSet again this often (default: 180, Argo CD's "
+                             "requeue; a push to its git generator's repository generates it at once)")
     parser.add_argument("--no-sync", action="store_true",
                         help="do not sync Applications and Kustomizations even with a kubeconfig")
     add_shard_option(parser)
@@ -81,7 +88,14 @@ def settings_from(args: argparse.Namespace) -> schedule.ServeSettings:
         workers=args.workers, grace=args.grace, watch=args.watch, debounce=args.debounce,
         mirrors=_mirrors(args.mirror),
         shard=shard_from(args),
+        appset_interval=datetime.timedelta(seconds=_positive(args.appset_interval, "--appset-interval")),
     )
+
+
+def _positive(value: float, flag: str) -> float:
+    if not value > 0:
+        raise ConfigError(f"{flag} {value:g}: expected a number of seconds above 0")
+    return value
 
 
 def _address(text: str) -> tuple[str, int]:

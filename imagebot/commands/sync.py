@@ -355,20 +355,7 @@ def _delete_dropped(args: argparse.Namespace, settled: sync.Settled, clusters: C
     """Delete the Applications their ApplicationSet's policy deletes (only on a sync of everything)."""
     if args.apps:
         return {}
-    app_sets = _config(args).application_sets
-    results: dict[str, SyncResult] = {}
-    for unit in sync.units(list(settled.deleted)):
-        app_set = app_sets.get(unit.application_set) if unit.application_set else None
-        preserve = app_set is not None and app_set.preserve_resources_on_deletion
-        try:
-            cluster = clusters.for_unit(unit)
-            results[unit.name] = sync.delete_application(unit, cluster, options, preserve=preserve)
-        except ConfigError:
-            raise
-        except ImagebotError as exc:
-            results[unit.name] = SyncResult(unit=unit.name, revision="", error=str(exc),
-                                            dry_run=options.dry_run)
-    return results
+    return sync.delete_dropped(settled.deleted, _config(args).application_sets, clusters.for_unit, options)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -78,7 +78,7 @@ def parse_alert(doc: Fields) -> notification.Alert:
         key=key, provider=key.__class__(key.namespace, provider.string("name")),
         event_sources=_sources(spec, "eventSources", key.namespace,
                                ("ImageRepository", "ImagePolicy", "ImageUpdateAutomation", "Application",
-                                "Kustomization")),
+                                "ApplicationSet", "Kustomization")),
         severity="error" if severity == "error" else "info",
         exclusion_list=spec.str_list("exclusionList") or (), summary=spec.string("summary", ""),
         suspend=spec.flag("suspend"), source=doc.where,

@@ -7,7 +7,10 @@ syncs with the engine (:func:`imagebot.sync.sync_unit`, server-side apply taking
 Git wins in an automated sync, as Argo CD's ``--force-conflicts``). The outcome goes to the state
 store (last state, bounded history) and to the listeners (metrics, events). It returns when the
 unit wants to be looked at again before its interval: a retry, a self-heal backoff ending, or
-health to follow after a sync. Called by :class:`imagebot.schedule._service.Service`.
+health to follow after a sync. :meth:`AppLoop.settle_application_set` is the ApplicationSet
+controller's part: generate, apply the ``applicationsSync`` policy against the record
+(:func:`imagebot.sync.settle`, as ``imagebot sync`` does) and delete what the policy drops
+(:func:`imagebot.sync.delete_dropped`). Called by :class:`imagebot.schedule._service.Service`.
 """
 
 from __future__ import annotations
@@ -107,9 +110,12 @@ class AppLoop:
         self._options = dataclasses.replace(sync_options or sync.SyncOptions(), force=True, dry_run=False,
                                             diff=False)
         self._tracks: dict[str, Track] = {}
+        self._dropped: set[str] = set()
+        """Units deleted by their ApplicationSet: a check still running records nothing."""
         self._clients: dict[str | None, sync.KubernetesCluster] = {}
         self._guard = threading.Lock()
         self._clone_locks: dict[str, threading.Lock] = {}
+        self._generating = threading.Lock()
 
     def track(self, unit: str) -> Track:
         """The loop's memory of a unit (a copy)."""
@@ -123,6 +129,19 @@ class AppLoop:
                 if not track.succeeded:
                     track.attempted = track.rendered = None
                 track.retries = 0
+
+    def drop(self, unit: str) -> None:
+        """A unit its ApplicationSet no longer has: forget it (memory, state store, history)."""
+        with self._guard:
+            self._tracks.pop(unit, None)
+            self._dropped.add(unit)
+        with StateStore(self._state_path) as store:
+            store.forget_app(unit)
+
+    def revive(self, unit: str) -> None:
+        """A unit generated (again): its checks are recorded."""
+        with self._guard:
+            self._dropped.discard(unit)
 
     def close(self) -> None:
         with self._guard:
@@ -222,6 +241,9 @@ class AppLoop:
             last_synced_at=record.finished_at if record is not None else None,
             last_error=error if record is not None else None,
         )
+        with self._guard:
+            if unit.name in self._dropped:  # deleted while this check ran: it has no state any more
+                return
         with StateStore(self._state_path) as store:
             if record is not None:
                 store.record_sync(record, limit=unit.history_limit)
@@ -245,13 +267,36 @@ class AppLoop:
         """The Applications of ``app_sets`` (git generators read their own clones: a reconcile
         may be checking out the units' clones at the same moment)."""
         sources = sync.Sources(workdir=self._workdir.parent / "appsets", auth_for=self._auth_for)
-        return sync.generate(app_sets, sources, config.parse_generated_application)
+        with self._generating:  # ApplicationSet jobs share these clones: one reads them at a time
+            return sync.generate(app_sets, sources, config.parse_generated_application)
+
+    def settle_application_set(self, app_set: argo.ApplicationSet) -> sync.Settled:
+        """Regenerate ``app_set`` (its git generators read at their revision now) and apply its
+        ``applicationsSync`` policy against its record on the current context, recorded anew — what
+        the one-shot ``imagebot sync`` does (:func:`imagebot.sync.settle`). A failed generation
+        gives the recorded Applications, and the failure."""
+        generated = self.generate([app_set])
+        return sync.settle([app_set], generated, self._current(), config.parse_generated_application,
+                           write=True)
+
+    def delete_dropped(self, app_set: argo.ApplicationSet, settled: sync.Settled) -> dict[str, SyncResult]:
+        """Delete the Applications the policy dropped, with their objects unless
+        ``preserveResourcesOnDeletion`` (:func:`imagebot.sync.delete_dropped`, as ``imagebot sync``)."""
+        return sync.delete_dropped(settled.deleted, {app_set.key: app_set}, self._cluster, self._options)
 
     def _auth_for(self, url: str) -> gitauth.GitAuth | None:
         for repository in self._cfg().git_repositories.values():
             if repository.url == url:
                 return config.git_auth(self._secrets, repository)
         return None
+
+    def _current(self) -> sync.KubernetesCluster:
+        """``--context`` (or the kubeconfig's current context): where ApplicationSet records live."""
+        with self._guard:
+            client = self._clients.get(self._context)
+            if client is None:
+                client = self._clients[self._context] = sync.connect(self._kubeconfig, context=self._context)
+            return client
 
     def _cluster(self, unit: sync.SyncUnit) -> sync.KubernetesCluster:
         with self._guard:

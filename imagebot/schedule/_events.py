@@ -30,7 +30,7 @@ from typing import Literal
 from imagebot import config, pipeline
 from imagebot.backoff import Backoff
 from imagebot.model import notification
-from imagebot.model.cluster import AppState, SyncRecord
+from imagebot.model.cluster import AppState, SyncRecord, SyncResult
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._jobs import Outcome
@@ -44,6 +44,7 @@ _API_VERSIONS = {
     "ImagePolicy": "image.toolkit.fluxcd.io/v1",
     "ImageUpdateAutomation": "image.toolkit.fluxcd.io/v1",
     "Application": "argoproj.io/v1alpha1",
+    "ApplicationSet": "argoproj.io/v1alpha1",
     "Kustomization": "kustomize.toolkit.fluxcd.io/v1",
 }
 
@@ -57,7 +58,8 @@ class Event:
     severity: Literal["info", "error"]
     reason: str
     """``Committed``, ``PullRequestOpened``/``Updated``, ``ScanFailed``, ``RunFailed``, ``TagRepushed``;
-    for Applications and Kustomizations ``Synced``, ``SyncFailed``, ``HealthDegraded``."""
+    for Applications and Kustomizations ``Synced``, ``SyncFailed``, ``HealthDegraded``, ``Deleted``,
+    ``DeleteFailed``; for ApplicationSets ``GenerationFailed``."""
     message: str
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
     timestamp: datetime.datetime = dataclasses.field(
@@ -181,6 +183,19 @@ class Notifier:
     def app_checked(self, state: AppState, record: SyncRecord | None, previous_health: str | None) -> None:
         for event in events_for_app(state, record, previous_health):
             self.emit(event)
+
+    def appset_failed(self, app_set: ObjectKey, message: str) -> None:
+        self.emit(Event("ApplicationSet", app_set, "error", "GenerationFailed", message))
+
+    def app_removed(self, unit: str, result: SyncResult | None) -> None:
+        if result is None:
+            return  # no longer generated, but not deleted (nothing happened in the cluster)
+        namespace, _, name = unit.partition("/")
+        if result.failed:
+            self.emit(Event("Application", ObjectKey(namespace, name), "error", "DeleteFailed",
+                            f"deleting it failed: {result.error}"))
+        else:
+            self.emit(Event("Application", ObjectKey(namespace, name), "info", "Deleted", result.message))
 
     def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None:
         pass

@@ -104,12 +104,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(exc.status, {"error": exc.reason})
             return
         if push is not None:
+            app_sets = owner.service.appsets_for_receiver(receiver, push)
+            generating = owner.service.trigger_appsets(app_sets, reason="webhook")
             jobs = owner.service.units_for_receiver(receiver, push)
             started = owner.service.trigger_units(jobs, reason="webhook")
             owner.metrics.webhooks.labels(label, "accepted").inc()
-            logger.info("webhook %s: a push to %s; %d Applications/Kustomizations to check", receiver.key,
-                        push.branch or "?", len(jobs))
-            self._answer(202, {"applications": jobs, "queued": started})
+            logger.info("webhook %s: a push to %s; %d Applications/Kustomizations to check, %d "
+                        "ApplicationSets to generate", receiver.key, push.branch or "?", len(jobs),
+                        len(app_sets))
+            self._answer(202, {"applications": jobs, "queued": started, "applicationSets": app_sets,
+                               "generating": generating})
             return
         matched = owner.matching(receiver, images)
         queued = owner.service.trigger_scan(matched)

@@ -159,6 +159,18 @@ class JobBook:
             self._stopping = True
             self._changed.notify_all()
 
+    def wait_done(self, keys: Iterable[str], timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for these jobs to end (if running); ``False`` if some did not."""
+        wanted = set(keys)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while any(s.running for k, s in self._jobs.items() if k in wanted):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every running job to end; ``False`` if some did not."""
         deadline = time.monotonic() + timeout

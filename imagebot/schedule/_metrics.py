@@ -8,13 +8,14 @@ object names, registry hosts and status codes — never a URL with credentials o
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from imagebot import pipeline
-from imagebot.model.cluster import AppState, SyncRecord
+from imagebot.model.cluster import AppState, SyncRecord, SyncResult
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._jobs import Outcome
@@ -79,6 +80,9 @@ class Metrics:
         self.app_last_result = Gauge("imagebot_app_last_sync_succeeded",
                                      "1 if the unit's last sync succeeded, 0 if it failed", ["app"],
                                      registry=r)
+        self.appset_failures = Counter("imagebot_appset_generation_failures",
+                                       "ApplicationSet generations that failed (its Applications kept)",
+                                       ["appset"], registry=r)
         self.app_last_sync = Gauge("imagebot_app_last_sync_timestamp_seconds",
                                    "When the unit's last sync ended (Unix time)", ["app"], registry=r)
 
@@ -134,6 +138,22 @@ class Metrics:
             self.app_syncs.labels(app, record.result).inc()
             self.app_last_result.labels(app).set(1 if record.result == "Succeeded" else 0)
             self.app_last_sync.labels(app).set(record.finished_at.timestamp())
+
+    def appset_failed(self, app_set: ObjectKey, message: str) -> None:
+        self.appset_failures.labels(str(app_set)).inc()
+
+    def app_removed(self, unit: str, result: SyncResult | None) -> None:
+        """The unit's series go (an Application its ApplicationSet deleted is no longer a target)."""
+        kind = "kustomization" if unit.startswith("Kustomization ") else "app"
+        for series, labels in (
+            *((self.app_sync, (unit, status)) for status in SYNC_STATUSES),
+            *((self.app_health, (unit, health)) for health in HEALTH_STATUSES),
+            *((self.app_syncs, (unit, outcome)) for outcome in ("Succeeded", "Failed")),
+            (self.app_last_result, (unit,)), (self.app_last_sync, (unit,)),
+            (self.last_success, (kind, unit.removeprefix("Kustomization "))),
+        ):
+            with contextlib.suppress(KeyError):
+                series.remove(*labels)
 
     def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None:
         kind, _, name = job.partition(":")

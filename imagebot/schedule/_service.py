@@ -7,7 +7,11 @@ use the repository right away, as Flux's automation controller reacts to a chang
 Jobs never overlap themselves, back off on failure (:class:`~imagebot.schedule._jobs.JobBook`),
 and run on a small thread pool; automations sharing a git clone take turns. The configuration
 directory is watched (and re-read on :meth:`Service.reload`, which SIGHUP calls); a new
-configuration that does not load keeps the old one running. Called by the ``serve`` command.
+configuration that does not load keeps the old one running. With a cluster, each ApplicationSet
+has a job too: it generates again at ``appset_interval`` (and at once when a push touches the
+repository its git generators read), applies the ``applicationsSync`` policy as ``imagebot sync``
+does, and adds, updates and removes the sync jobs of its Applications. Called by the ``serve``
+command.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from imagebot import config, pipeline, policy, scan, sync, validation
 from imagebot.errors import ConfigError, ImagebotError, PermanentError, TemporaryError
-from imagebot.model import flux, notification
-from imagebot.model.cluster import AppState, SyncRecord
+from imagebot.model import argo, flux, notification
+from imagebot.model.cluster import AppState, SyncRecord, SyncResult
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._apps import AppLoop, Next, touches
@@ -41,11 +45,17 @@ from imagebot.schedule._jobs import Clock, JobBook, Outcome
 from imagebot.schedule._loop import DEFAULT_INTERVAL as DEFAULT_SYNC_INTERVAL
 from imagebot.state import StateStore
 
-__all__ = ["Abandoned", "Listener", "ServeSettings", "Service", "automation_job", "scan_job", "unit_job"]
+__all__ = ["DEFAULT_APPSET_INTERVAL", "Abandoned", "Listener", "ServeSettings", "Service", "appset_job",
+           "automation_job", "scan_job", "unit_job"]
 
 logger = logging.getLogger("imagebot.schedule")
 
 DEFAULT_AUTOMATION_INTERVAL = datetime.timedelta(minutes=5)
+DEFAULT_APPSET_INTERVAL = datetime.timedelta(minutes=3)
+"""How often each ApplicationSet generates again (Argo CD's ApplicationSet controller requeues
+every 3 minutes)."""
+DROP_WAIT = 60.0
+"""Seconds a regeneration waits for a running check of an Application it deletes."""
 
 
 class Abandoned(TemporaryError):
@@ -65,7 +75,36 @@ def unit_job(unit: sync.SyncUnit) -> str:
     return f"{'app' if unit.kind == 'Application' else 'kustomization'}:{unit.key}"
 
 
+def appset_job(key: ObjectKey) -> str:
+    """``appset:argocd/shop``: the ApplicationSet's generation job."""
+    return f"appset:{key}"
+
+
 _UNIT_JOBS = ("app:", "kustomization:")
+_APPSET_JOB = "appset:"
+
+
+def _git_generators(generators: Iterable[argo.Generator]) -> Iterable[argo.GitGenerator]:
+    for generator in generators:
+        if isinstance(generator, argo.GitGenerator):
+            yield generator
+        elif isinstance(generator, argo.MatrixGenerator | argo.MergeGenerator):
+            yield from _git_generators(generator.generators)
+
+
+def _reads(app_set: argo.ApplicationSet, url: str, branch: str | None, *, explicit: bool = False) -> bool:
+    """Whether a push of ``branch`` to ``url`` may change what ``app_set`` generates: one of its git
+    generators reads that repository (a templated ``repoURL`` may be any) at that branch
+    (``explicit``: only a generator naming the branch, not one following the default branch)."""
+    for generator in _git_generators(app_set.generators):
+        if "{{" not in generator.repo_url and not _same_repository(generator.repo_url, url):
+            continue
+        followed = _followed_branch(sync.git_ref(generator.revision))
+        if explicit and followed is None:
+            continue
+        if branch is None or followed is None or followed == branch or "{{" in generator.revision:
+            return True
+    return False
 
 
 def _pushed_to(unit: sync.SyncUnit, branch: str | None, changed: list[str] | None) -> bool:
@@ -117,6 +156,8 @@ class ServeSettings:
     """A kubeconfig context for every unit (default: from each destination)."""
     sync_options: sync.SyncOptions = dataclasses.field(default_factory=sync.SyncOptions)
     """How the loop's syncs wait for waves (``wave_timeout``, ``poll``; tests shorten them)."""
+    appset_interval: datetime.timedelta = DEFAULT_APPSET_INTERVAL
+    """How often each ApplicationSet's generators run again (default 3 min, Argo CD's requeue)."""
 
 
 class Listener(Protocol):
@@ -137,6 +178,14 @@ class Listener(Protocol):
 
     def app_checked(self, state: AppState, record: SyncRecord | None,
                     previous_health: str | None) -> None: ...
+
+    def appset_failed(self, app_set: ObjectKey, message: str) -> None:
+        """The ApplicationSet generated nothing (``message``: the error at file:line); its
+        recorded Applications go on."""
+
+    def app_removed(self, unit: str, result: SyncResult | None) -> None:
+        """The unit left the loop: its ApplicationSet deleted it (``result``: the deletion) or no
+        longer has it."""
 
 
 def _fingerprint(path: Path) -> str:
@@ -187,6 +236,10 @@ class Service:
         self._seen: dict[ObjectKey, str | None] = {}
         self._clock: Clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         self._units: dict[str, sync.SyncUnit] = {}
+        """Every unit the loop syncs, by job id: ``_plain_units`` and each ApplicationSet's."""
+        self._plain_units: dict[str, sync.SyncUnit] = {}
+        self._appset_units: dict[ObjectKey, dict[str, sync.SyncUnit]] = {}
+        self._units_guard = threading.RLock()
         self.apps: AppLoop | None = None
         if settings.kubeconfig is not None:
             self.apps = AppLoop(cfg=lambda: self.cfg, secrets=self._secrets, state_path=settings.state_path,
@@ -265,17 +318,22 @@ class Service:
         return chosen
 
     def sync_units(self, cfg: config.Config) -> list[sync.SyncUnit]:
-        """The Applications and Kustomizations the loop syncs (this shard's, when sharded)."""
-        generated = sync.Generated()
-        if self.apps is not None and cfg.application_sets:
-            generated = self.apps.generate(cfg.application_sets.values())
-        for failure in generated.failures:  # that ApplicationSet generates nothing; the rest go on
-            logger.warning("%s", failure)
-        found = sync.units([*cfg.applications.values(), *generated.applications],
-                           list(cfg.kustomizations.values()), cfg.git_repositories)
+        """The Applications written in the configuration and the Kustomizations the loop syncs
+        (this shard's, when sharded); ApplicationSets' Applications come from their own jobs."""
+        found = sync.units(list(cfg.applications.values()), list(cfg.kustomizations.values()),
+                           cfg.git_repositories)
         if self.settings.shard is not None:
             index, count = self.settings.shard
             found = [u for u in found if pipeline.shard_of(u.key, count) == index]
+        return found
+
+    def application_sets(self, cfg: config.Config) -> list[argo.ApplicationSet]:
+        """The ApplicationSets this service generates (this shard's, by the ApplicationSet's key:
+        its Applications are synced by the shard that generates them)."""
+        found = [a for _, a in sorted(cfg.application_sets.items())] if self.apps is not None else []
+        if self.settings.shard is not None:
+            index, count = self.settings.shard
+            found = [a for a in found if pipeline.shard_of(a.key, count) == index]
         return found
 
     def repositories(self, cfg: config.Config) -> list[flux.ImageRepository]:
@@ -341,12 +399,20 @@ class Service:
         for automation in self.automations(cfg):
             interval = automation.interval or DEFAULT_AUTOMATION_INTERVAL
             wanted[automation_job(automation.key)] = (self.run_automation, automation.key, interval)
-        units = {unit_job(u): u for u in self.sync_units(cfg)} if self.apps is not None else {}
-        self._units = units
-        for job_id, unit in units.items():
-            wanted[job_id] = (self.reconcile, unit.key, unit.interval or DEFAULT_SYNC_INTERVAL)
+        app_sets = self.application_sets(cfg)
+        with self._units_guard:
+            plain = self.sync_units(cfg) if self.apps is not None else []
+            self._plain_units = {unit_job(u): u for u in plain}
+            names = {a.key for a in app_sets}
+            self._appset_units = {k: v for k, v in self._appset_units.items() if k in names}
+            self._merge_units()
+        for app_set in app_sets:  # generated now; then at their interval
+            self.regenerate(appset_job(app_set.key), forced=True)
+        appset_jobs = {appset_job(a.key) for a in app_sets}
         for job in self._scheduler.get_jobs():
-            if job.id.startswith(("scan:", "automation:", *_UNIT_JOBS)) and job.id not in wanted:
+            base = job.id.partition("#")[0]
+            stale_appset = base.startswith(_APPSET_JOB) and base not in appset_jobs
+            if (base.startswith(("scan:", "automation:")) and job.id not in wanted) or stale_appset:
                 job.remove()
                 logger.info("%s: no longer scheduled", job.id)
         now = datetime.datetime.now(datetime.UTC)
@@ -358,9 +424,51 @@ class Service:
                 if isinstance(trigger, IntervalTrigger) and trigger.interval.total_seconds() == seconds:
                     continue
                 existing.remove()
-            args: list[object] = [job_id] if job_id.startswith(_UNIT_JOBS) else [key]
-            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), args=args, id=job_id,
+            self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), args=[key], id=job_id,
                                     next_run_time=now)
+        seconds = max(self.settings.appset_interval.total_seconds(), 1.0)
+        for app_set in app_sets:
+            job_id = appset_job(app_set.key)
+            if self._scheduler.get_job(job_id) is None:  # it has just run: next at its interval
+                self._scheduler.add_job(self.regenerate, IntervalTrigger(seconds=seconds), args=[job_id],
+                                        id=job_id)
+        self._schedule_units()
+
+    def _merge_units(self) -> None:
+        """``_units`` anew (a new dict: readers on other threads see the old or the new one)."""
+        merged = dict(self._plain_units)
+        for key in sorted(self._appset_units):
+            for job_id, unit in self._appset_units[key].items():
+                if job_id in merged:
+                    logger.warning("%s: generated by ApplicationSet %s, but already defined; ignored",
+                                   job_id, key)
+                    continue
+                merged[job_id] = unit
+        self._units = merged
+
+    def _schedule_units(self) -> None:
+        """The scheduler's unit jobs follow ``_units``: a new unit is due at once, one gone loses
+        its jobs (pending triggers included), an interval change reschedules."""
+        if not self._started:
+            return
+        with self._units_guard:
+            units = dict(self._units)
+            for job in self._scheduler.get_jobs():
+                base = job.id.partition("#")[0]
+                if base.startswith(_UNIT_JOBS) and base not in units:
+                    job.remove()
+                    logger.info("%s: no longer scheduled", job.id)
+            now = datetime.datetime.now(datetime.UTC)
+            for job_id, unit in units.items():
+                seconds = max((unit.interval or DEFAULT_SYNC_INTERVAL).total_seconds(), 1.0)
+                existing = self._scheduler.get_job(job_id)
+                if existing is not None:
+                    trigger = existing.trigger
+                    if isinstance(trigger, IntervalTrigger) and trigger.interval.total_seconds() == seconds:
+                        continue
+                    existing.remove()
+                self._scheduler.add_job(self.reconcile, IntervalTrigger(seconds=seconds), args=[job_id],
+                                        id=job_id, next_run_time=now)
 
     def interval_of(self, job_id: str) -> datetime.timedelta | None:
         """The interval a job is scheduled at (``None``: not scheduled)."""
@@ -374,8 +482,8 @@ class Service:
         return [j.id for j in self._scheduler.get_jobs()]
 
     def scheduled(self) -> list[str]:
-        return sorted(j.id for j in self._scheduler.get_jobs()
-                      if j.id.startswith(("scan:", "automation:", *_UNIT_JOBS)))
+        kinds = ("scan:", "automation:", _APPSET_JOB, *_UNIT_JOBS)
+        return sorted(j.id for j in self._scheduler.get_jobs() if j.id.startswith(kinds) and "#" not in j.id)
 
     def trigger_scan(self, keys: Iterable[ObjectKey]) -> list[ObjectKey]:
         """Scan these repositories soon (after the debounce); triggers already pending coalesce.
@@ -530,17 +638,119 @@ class Service:
 
     def trigger_units(self, job_ids: Iterable[str], *, reason: str) -> list[str]:
         """Check these units at once (a pushed commit, a Git webhook); pending triggers coalesce."""
+        return self._now(self.reconcile, job_ids, reason=reason)
+
+    def trigger_appsets(self, job_ids: Iterable[str], *, reason: str) -> list[str]:
+        """Generate these ApplicationSets at once (a push to the repository their git generators
+        read); pending triggers coalesce."""
+        return self._now(self.regenerate, job_ids, reason=reason)
+
+    def _now(self, func: Callable[..., Outcome], job_ids: Iterable[str], *, reason: str) -> list[str]:
         queued: list[str] = []
         for job_id in job_ids:
             if self.book.stopping or not self._started:
                 break
             try:
-                self._scheduler.add_job(self.reconcile, args=[job_id], id=f"{job_id}#now",
+                self._scheduler.add_job(func, args=[job_id], id=f"{job_id}#now",
                                         kwargs={"reason": reason, "forced": True})
             except ConflictingIdError:
                 continue  # one is queued and has not started: it will see this commit too
             queued.append(job_id)
         return queued
+
+    # -- ApplicationSets ----------------------------------------------------------------------------
+
+    def regenerate(self, job_id: str, *, reason: str = "interval", forced: bool = False) -> Outcome:
+        """The job of one ApplicationSet: generate, apply its ``applicationsSync`` policy (as
+        ``imagebot sync``), and make the loop follow: new Applications are scheduled (due at once),
+        changed ones checked at once, dropped ones deleted (unless the policy keeps them) and
+        removed from the loop, the state store and the listeners' view (metrics)."""
+        namespace, _, name = job_id.removeprefix(_APPSET_JOB).partition("/")
+        key = ObjectKey(namespace, name)
+
+        def work() -> None:
+            cfg = self.cfg
+            app_set = cfg.application_sets.get(key)
+            if app_set is None or self.apps is None or key not in {a.key for a in self.application_sets(cfg)}:
+                return  # gone from the configuration, or another shard's
+            logger.debug("%s: generating (%s)", job_id, reason)
+            settled = self.apps.settle_application_set(app_set)
+            failures = [_located(f) for f in settled.failures]
+            found = {unit_job(u): u for u in sync.units(list(settled.applications))}
+            with self._units_guard:
+                previous = self._appset_units.get(key, {})
+                if failures or key in settled.unread:  # nothing to go by: keep what the loop has
+                    found = {**previous, **found}
+                self._appset_units[key] = found
+                self._merge_units()
+            added = sorted(j for j in found if j not in previous)
+            changed = sorted(j for j in found if j in previous and found[j] != previous[j])
+            removed = {previous[j].name: j for j in previous if j not in found}
+            for job_id_ in added:
+                self.apps.revive(found[job_id_].name)
+            self._schedule_units()
+            if added:
+                logger.info("ApplicationSet %s: new Application(s): %s", key, ", ".join(added))
+            if changed:
+                logger.info("ApplicationSet %s: changed Application(s), checked now: %s", key,
+                            ", ".join(changed))
+                self.trigger_units(changed, reason="application set")
+            if removed and not self.book.wait_done(removed.values(), DROP_WAIT):
+                logger.warning("ApplicationSet %s: a check of %s is still running; deleting anyway", key,
+                               ", ".join(removed))
+            deleted = self.apps.delete_dropped(app_set, settled)
+            for unit in sorted({*removed, *deleted}):
+                self._removed(key, unit, deleted.get(unit))
+            for message in failures:
+                for listener in self._listeners:
+                    listener.appset_failed(key, message)
+            if failures:
+                raise PermanentError("; ".join(failures))
+            failed = [f"{u}: {r.error}" for u, r in deleted.items() if r.failed]
+            if key in settled.unread:
+                failed.append("its record could not be read; the policy is applied at the next try")
+            if failed:
+                raise TemporaryError(f"ApplicationSet {key}: " + "; ".join(failed), delay=0)
+
+        return self.book.run(job_id, work, force=forced)
+
+    def _removed(self, app_set: ObjectKey, unit: str, result: SyncResult | None) -> None:
+        if result is None:
+            logger.info("ApplicationSet %s: %s left the loop", app_set, unit)
+        elif result.failed:
+            logger.error("ApplicationSet %s: deleting %s: %s", app_set, unit, result.error)
+        else:
+            logger.info("ApplicationSet %s: %s deleted: %s", app_set, unit, result.message)
+        assert self.apps is not None
+        self.apps.drop(unit)
+        for listener in self._listeners:
+            listener.app_removed(unit, result)
+
+    def appsets_for_push(self, url: str, branch: str | None, *, explicit: bool = False) -> list[str]:
+        """The ApplicationSet jobs a push of ``branch`` to ``url`` concerns: a git generator reads
+        that repository at that branch (``explicit``: names the branch, for a pull request's)."""
+        if self.apps is None or self._cfg is None:
+            return []
+        return [appset_job(a.key) for a in self.application_sets(self.cfg)
+                if _reads(a, url, branch, explicit=explicit)]
+
+    def appsets_for_receiver(self, receiver: notification.Receiver, push: Push) -> list[str]:
+        """The ApplicationSet jobs a Git push webhook concerns: a git generator reads a
+        GitRepository the receiver lists, or the receiver lists an Application it generated."""
+        if self.apps is None:
+            return []
+        cfg = self.cfg
+        urls = [r.url for r in cfg.git_repositories.values()
+                if any(ref.matches("GitRepository", r.key) for ref in receiver.resources)]
+        with self._units_guard:
+            generated = {k: list(v.values()) for k, v in self._appset_units.items()}
+        found = []
+        for app_set in self.application_sets(cfg):
+            names = any(ref.matches("Application", u.key) for ref in receiver.resources
+                        for u in generated.get(app_set.key, ()))
+            if names or any(_reads(app_set, url, push.branch) for url in urls):
+                found.append(appset_job(app_set.key))
+        return found
 
     def units_for_push(self, url: str, branch: str | None, paths: Iterable[str] | None) -> list[str]:
         """The unit jobs a push to ``url`` touches: same repository, the branch they follow
@@ -577,8 +787,13 @@ class Service:
                 continue
             branch = run.revision.branch
             paths = [f.path for f in run.changes.files]
+            units = self._units
             jobs = [j for j in self.units_for_push(repository.url, branch, paths)
-                    if not run.pull_requests or self._units[j].ref.branch == branch]
+                    if not run.pull_requests or (j in units and units[j].ref.branch == branch)]
+            app_sets = self.appsets_for_push(repository.url, branch, explicit=bool(run.pull_requests))
+            if app_sets:
+                logger.info("%s pushed %s: generating %s", automation.key, run.revision, ", ".join(app_sets))
+                self.trigger_appsets(app_sets, reason="push")
             if jobs:
                 logger.info("%s pushed %s: syncing %s", automation.key, run.revision, ", ".join(jobs))
                 self.trigger_units(jobs, reason="push")
@@ -586,6 +801,13 @@ class Service:
     def _finished(self, job: str, outcome: Outcome, seconds: float, error: BaseException | None) -> None:
         for listener in self._listeners:
             listener.job_finished(job, outcome, seconds)
+
+
+def _located(failure: sync.AppSetFailure) -> str:
+    """``policies/shop.yaml:14: ApplicationSet argocd/shop: key.path: message``."""
+    file, line = config.locate(failure.where, failure.key_path)
+    where = f"{file}:{line}" if line else failure.where
+    return f"{where}: ApplicationSet {failure.application_set}: {failure.key_path}: {failure.message}"
 
 
 def _failure(report: pipeline.RunReport) -> ImagebotError | None:

@@ -3,23 +3,28 @@
 Argo CD's resources finalizer deletes what the Application manages before the Application goes:
 here, the objects of the unit's inventory whose tracking id still names it, with foreground
 propagation (``Delete=false`` and ``Prune=false`` objects stay), then the inventory itself. With
-``preserveResourcesOnDeletion`` only the inventory goes; the objects stay as they are. Called by
-the ``sync`` command.
+``preserveResourcesOnDeletion`` only the inventory goes; the objects stay as they are.
+:func:`delete_dropped` is what both ApplicationSet controllers call with what
+:func:`imagebot.sync.settle` says to delete: the one-shot ``sync`` command (after syncing the
+rest) and ``serve``'s loop (when it regenerates an ApplicationSet).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 
 from imagebot import errors
+from imagebot.model import argo
 from imagebot.model.cluster import ApplyOutcome, SyncResult
+from imagebot.model.ids import ObjectKey
 from imagebot.sync import _inventory
 from imagebot.sync._cluster import KubernetesCluster
 from imagebot.sync._reconcile import SyncOptions, prune
 from imagebot.sync._render import Render
-from imagebot.sync._units import SyncUnit
+from imagebot.sync._units import SyncUnit, units
 
-__all__ = ["delete_application"]
+__all__ = ["delete_application", "delete_dropped"]
 
 
 def delete_application(unit: SyncUnit, cluster: KubernetesCluster, options: SyncOptions, *,
@@ -46,3 +51,23 @@ def delete_application(unit: SyncUnit, cluster: KubernetesCluster, options: Sync
     return SyncResult(unit=unit.name, revision=inventory.revision or "", outcomes=tuple(outcomes),
                       message="; ".join(notes), dry_run=options.dry_run,
                       error="some objects could not be deleted; the inventory is kept" if failed else None)
+
+
+def delete_dropped(deleted: Iterable[argo.Application], app_sets: Mapping[ObjectKey, argo.ApplicationSet],
+                   cluster_for: Callable[[SyncUnit], KubernetesCluster],
+                   options: SyncOptions) -> dict[str, SyncResult]:
+    """Delete each Application its ApplicationSet's policy deletes (``Settled.deleted``), honouring
+    the ApplicationSet's ``preserveResourcesOnDeletion``; one result per Application, by unit name.
+    A failure (an unreachable cluster) is that Application's result, never an exception."""
+    results: dict[str, SyncResult] = {}
+    for unit in units(list(deleted)):
+        app_set = app_sets.get(unit.application_set) if unit.application_set else None
+        preserve = app_set is not None and app_set.preserve_resources_on_deletion
+        try:
+            results[unit.name] = delete_application(unit, cluster_for(unit), options, preserve=preserve)
+        except errors.ConfigError:
+            raise
+        except errors.ImagebotError as exc:
+            results[unit.name] = SyncResult(unit=unit.name, revision="", error=str(exc),
+                                            dry_run=options.dry_run)
+    return results

@@ -20,7 +20,8 @@ propagation, only those whose tracking id still names it; ``Delete=false``/``Pru
 objects stay), as Argo CD's resources finalizer does, then its inventory; with
 ``syncPolicy.preserveResourcesOnDeletion: true`` the objects stay in the cluster and only the
 inventory goes. An ApplicationSet that fails to generate changes nothing: its recorded
-Applications are synced as recorded. Called by the ``sync`` and ``apps`` commands.
+Applications are synced as recorded. Called by the ``sync`` and ``apps`` commands and by
+``serve``'s ApplicationSet jobs (:mod:`imagebot.schedule._service`).
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ class Settled:
     applications: tuple[argo.Application, ...] = ()
     deleted: tuple[argo.Application, ...] = ()
     failures: tuple[AppSetFailure, ...] = ()
+    unread: tuple[ObjectKey, ...] = ()
+    """ApplicationSets whose record could not be read (their Applications are what they generate
+    now, and none is deleted nor recorded)."""
 
 
 def settle(app_sets: Iterable[argo.ApplicationSet], generated: Generated, cluster: KubernetesCluster,
@@ -122,6 +126,7 @@ def settle(app_sets: Iterable[argo.ApplicationSet], generated: Generated, cluste
     deleted: list[argo.Application] = []
     failures = list(generated.failures)
     failed = {f.application_set for f in generated.failures}
+    unread: list[ObjectKey] = []
     for app_set in sorted(app_sets, key=lambda s: s.key):
         now = None if app_set.key in failed else generated.rendered.get(app_set.key, {})
         try:
@@ -129,6 +134,7 @@ def settle(app_sets: Iterable[argo.ApplicationSet], generated: Generated, cluste
         except ImagebotError as exc:  # without the record nothing is deleted nor recorded
             logger.warning("ApplicationSet %s: reading its record: %s", app_set.key, exc)
             applications.extend(_parsed(app_set, now or {}, parse))
+            unread.append(app_set.key)
             continue
         result = plan(app_set.applications_sync, now, record)
         try:
@@ -141,7 +147,7 @@ def settle(app_sets: Iterable[argo.ApplicationSet], generated: Generated, cluste
         deleted.extend(gone)
         if write and now is not None and dict(result.applications) != (record or {}):
             write_record(cluster, app_set, result.applications)
-    return Settled(tuple(applications), tuple(deleted), tuple(failures))
+    return Settled(tuple(applications), tuple(deleted), tuple(failures), tuple(unread))
 
 
 def _parsed(app_set: argo.ApplicationSet, rendered: Mapping[str, Rendered],

@@ -193,6 +193,8 @@ class Reports:
     def config_reloaded(self, *args: object) -> None: ...
     def registry_request(self, *args: object) -> None: ...
     def app_checked(self, *args: object) -> None: ...
+    def appset_failed(self, *args: object) -> None: ...
+    def app_removed(self, *args: object) -> None: ...
 
 
 def test_the_same_loop_driven_by_serves_in_process_service(
@@ -213,7 +215,7 @@ def test_the_same_loop_driven_by_serves_in_process_service(
     service = Service(ServeSettings(
         config_path=tmp_path / "policies", state_path=tmp_path / "state.db", watch=0, grace=1,
         workdir=tmp_path / "serve-work", kubeconfig=kube_cluster.kubeconfig,
-    ), clock=Clock(), listeners=[reports])  # type: ignore[list-item]
+    ), clock=Clock(), listeners=[reports])
     service.start(paused=True)  # the test calls the jobs the scheduler would run
 
     def deployment(env: str) -> str:

@@ -6,7 +6,10 @@ APScheduler paused and an injected clock (nothing sleeps; jobs are called as the
 * the first check syncs and records history; ``revisionHistoryLimit`` bounds it;
 * drift is healed with ``selfHeal`` (with the self-heal backoff) and reported OutOfSync without;
 * a failing sync is retried with capped exponential backoff, then left alone;
-* a job never overlaps itself; one failing Application does not stop the others.
+* a job never overlaps itself; one failing Application does not stop the others;
+* an ApplicationSet has its own job (3 min by default, as Argo CD's requeue), queued at once by a
+  push (imagebot's or a Git webhook's) to the repository its git generator reads, on the branch
+  it reads (the real-apiserver loop: ``test_appset_loop_apiserver.py``).
 """
 
 from __future__ import annotations
@@ -381,7 +384,8 @@ spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
         assert answer.json()["applications"] == ["app:argocd/dev"]
         assert queued() == ["app:argocd/dev#now"]
         assert github(["apps/prod/settings.yaml"], ref="refs/heads/feature", delivery="2").json() == {
-            "applications": [], "queued": []}  # a branch the Applications do not follow
+            "applications": [], "queued": [], "applicationSets": [],
+            "generating": []}  # a branch the Applications do not follow
         assert github(["README.md"], delivery="3").json()["applications"] == []  # no unit's path
         assert github(["apps/dev/a.yaml"], delivery="4", signature="sha256=" + "0" * 64).status_code == 401
         assert github(["apps/dev/settings.yaml"]).status_code == 409  # a replayed delivery
@@ -425,3 +429,112 @@ def test_imagebot_apps_shows_what_serve_recorded_also_without_a_cluster(
     lines = capsys.readouterr().out.splitlines()
     assert code == 0 and lines[0].split() == ["APP", "APPSET", "REVISION", "SYNC", "HEALTH", "LAST", "SYNC", "WHY"]
     assert lines[1].split()[:6] == ["argocd/dev", "-", head[:12], "Synced", "Healthy", "Succeeded"]
+
+
+APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {{name: dirs, namespace: argocd}}
+spec:
+  generators:
+  - git: {{repoURL: '{repo}', revision: main, directories: [{{path: 'apps/*'}}]}}
+  template:
+    metadata: {{name: 'gen-{{{{path.basename}}}}'}}
+    spec:
+      source: {{repoURL: '{repo}', targetRevision: main, path: '{{{{path}}}}'}}
+      destination: {{server: https://kubernetes.default.svc, namespace: 'gen-{{{{path.basename}}}}'}}
+---
+"""
+
+
+def test_an_application_set_job_runs_at_its_interval_and_at_once_on_a_push(
+    fleet: Fleet, emulator: KubeEmulator, tmp_path: Path, clock: Clock,
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    import httpx
+
+    from imagebot import config
+    from imagebot.schedule import HTTPServer, Metrics
+
+    token = "push-token-5be0"
+    write_files(fleet.policies, {"sets.yaml": APPSET.format(repo=fleet.repo), "hooks.yaml": f"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: fleet, namespace: flux-system}}
+spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: fleet, namespace: flux-system}}
+spec:
+  suspend: true
+  sourceRef: {{kind: GitRepository, name: fleet}}
+  git: {{commit: {{author: {{name: bot, email: bot@example.com}}}}, push: {{branch: main}}}}
+  update: {{path: ./apps}}
+---
+""" + RECEIVER.format(name="github", namespace="flux-system", type="github",
+                      resources="{kind: GitRepository, name: fleet}")})
+    (tmp_path / "secrets" / "hooks").mkdir(parents=True)
+    (tmp_path / "secrets" / "hooks" / "token").write_text(token)
+    service = Service(ServeSettings(
+        config_path=fleet.policies, secrets_dir=tmp_path / "secrets", state_path=tmp_path / "state.db",
+        watch=0, grace=1, workdir=tmp_path / "work", kubeconfig=emulator.kubeconfig), clock=clock)
+    service.start(paused=True)
+    server = HTTPServer(("127.0.0.1", 0), service=service, metrics=Metrics(),
+                        secrets=config.SecretStore(tmp_path / "secrets")).start()
+    try:
+        assert service.interval_of("appset:argocd/dirs") == datetime.timedelta(minutes=3)
+        assert {"app:argocd/gen-dev", "app:argocd/gen-prod"} <= set(service.scheduled())
+        assert service.unit("app:argocd/gen-dev") is not None
+        assert service.unit("app:argocd/gen-dev").application_set == ObjectKey("argocd", "dirs")  # type: ignore[union-attr]
+
+        def queued() -> list[str]:
+            jobs = sorted(j.id for j in service._scheduler.get_jobs() if j.id.startswith("appset:")
+                          and j.id.endswith("#now"))
+            for job in jobs:
+                service._scheduler.remove_job(job)
+            return jobs
+
+        automation = service.cfg.automations[ObjectKey("flux-system", "fleet")]
+        service._pushed(automation, _report(["apps/dev/settings.yaml"], branch="imagebot/web", pull_request=True))
+        assert queued() == []  # a pull request's branch: the generator reads main
+        service._pushed(automation, _report(["apps/dev/settings.yaml"]))
+        assert queued() == ["appset:argocd/dirs#now"]
+
+        def github(ref: str, delivery: str) -> dict[str, object]:
+            body = json.dumps({"ref": ref, "commits": [{"id": "f" * 40, "added": ["apps/new/a.yaml"],
+                                                        "modified": [], "removed": []}]}).encode()
+            signed = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+            answer = httpx.post(f"http://127.0.0.1:{server.port}" + server.paths()[ObjectKey("flux-system", "github")],
+                                content=body, headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
+                                                       "X-Hub-Signature-256": signed})
+            assert answer.status_code == 202, answer.text
+            found: dict[str, object] = answer.json()
+            return found
+
+        assert github("refs/heads/feature", "1")["applicationSets"] == []
+        assert queued() == []
+        assert github("refs/heads/main", "2")["applicationSets"] == ["appset:argocd/dirs"]
+        assert queued() == ["appset:argocd/dirs#now"]
+    finally:
+        server.stop()
+        service.stop(0)
+
+
+def test_serve_takes_the_application_set_interval_from_its_flag() -> None:
+    import argparse
+
+    from imagebot.commands import serve
+    from imagebot.errors import ConfigError
+
+    parser = argparse.ArgumentParser()
+    serve.configure(parser)
+    args = parser.parse_args(["--no-sync"])
+    assert serve.settings_from(args).appset_interval == datetime.timedelta(minutes=3)
+    args = parser.parse_args(["--no-sync", "--appset-interval", "30"])
+    assert serve.settings_from(args).appset_interval == datetime.timedelta(seconds=30)
+    with pytest.raises(ConfigError, match="--appset-interval 0: expected a number of seconds above 0"):
+        serve.settings_from(parser.parse_args(["--no-sync", "--appset-interval", "0"]))
