@@ -94,6 +94,12 @@ class Timeline:
     def registry_request(self, host: str, status: int | None, remaining: int | None) -> None:
         pass
 
+    def appset_failed(self, app_set: ObjectKey, message: str) -> None:
+        pass
+
+    def app_removed(self, unit: str, result: Any) -> None:
+        pass
+
     def app_checked(self, state: AppState, record: SyncRecord | None, previous_health: str | None) -> None:
         now = time.time()
         with self.lock:

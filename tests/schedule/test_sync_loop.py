@@ -9,7 +9,9 @@ APScheduler paused and an injected clock (nothing sleeps; jobs are called as the
 * a job never overlaps itself; one failing Application does not stop the others;
 * an ApplicationSet has its own job (3 min by default, as Argo CD's requeue), queued at once by a
   push (imagebot's or a Git webhook's) to the repository its git generator reads, on the branch
-  it reads (the real-apiserver loop: ``test_appset_loop_apiserver.py``).
+  it reads (the real-apiserver loop: ``test_appset_loop_apiserver.py``); an Application whose
+  generated spec changed is updated and checked at once; one dropped under
+  ``preserveResourcesOnDeletion`` leaves the loop and the state store, its objects stay.
 """
 
 from __future__ import annotations
@@ -538,3 +540,62 @@ def test_serve_takes_the_application_set_interval_from_its_flag() -> None:
     assert serve.settings_from(args).appset_interval == datetime.timedelta(seconds=30)
     with pytest.raises(ConfigError, match="--appset-interval 0: expected a number of seconds above 0"):
         serve.settings_from(parser.parse_args(["--no-sync", "--appset-interval", "0"]))
+
+
+FILES_APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {{name: files, namespace: argocd}}
+spec:
+  syncPolicy: {{preserveResourcesOnDeletion: true}}
+  generators:
+  - git: {{repoURL: '{repo}', revision: main, files: [{{path: 'envs/*.yaml'}}]}}
+  template:
+    metadata: {{name: 'files-{{{{env}}}}'}}
+    spec:
+      source: {{repoURL: '{repo}', targetRevision: main, path: '{{{{target}}}}'}}
+      destination: {{server: https://kubernetes.default.svc, namespace: 'files-{{{{env}}}}'}}
+      syncPolicy: {{automated: {{prune: true}}, syncOptions: [CreateNamespace=true]}}
+---
+"""
+
+
+def test_a_changed_application_is_checked_at_once_and_a_preserved_one_leaves_its_objects(
+    fleet: Fleet, emulator: KubeEmulator, tmp_path: Path, clock: Clock,
+) -> None:
+    fleet.commit({"envs/dev.yaml": "{env: dev, target: apps/dev}\n",
+                  "apps/prod/settings.yaml": settings("settings", "prod")})
+    write_files(fleet.policies, {"sets.yaml": FILES_APPSET.format(repo=fleet.repo)})
+    service = Service(ServeSettings(
+        config_path=fleet.policies, state_path=tmp_path / "state.db", watch=0, grace=1,
+        workdir=tmp_path / "work", kubeconfig=emulator.kubeconfig,
+        sync_options=sync.SyncOptions(poll=0.0, sleep=lambda seconds: None)), clock=clock)
+    service.start(paused=True)
+    try:
+        assert service.reconcile("app:argocd/files-dev") == "ok"
+        assert value(emulator, "files-dev") == "1"
+
+        # the file now points the Application elsewhere: updated in the loop, checked at once
+        fleet.commit({"envs/dev.yaml": "{env: dev, target: apps/prod}\n"})
+        assert service.regenerate("appset:argocd/files", forced=True) == "ok"
+        unit = service.unit("app:argocd/files-dev")
+        assert unit is not None and unit.path == "apps/prod"
+        assert [j.id for j in service._scheduler.get_jobs() if j.id.endswith("#now")] == ["app:argocd/files-dev#now"]
+        assert service.reconcile("app:argocd/files-dev", forced=True) == "ok"
+        assert value(emulator, "files-dev") == "prod"
+
+        # the file removed: the Application leaves the loop; preserveResourcesOnDeletion keeps its objects
+        def inventories() -> list[str]:
+            return [i["metadata"]["name"] for i in emulator.get("/api/v1/namespaces/argocd/configmaps")["items"]]
+
+        assert "imagebot-inventory-files-dev" in inventories()
+        git("rm", "-q", "envs/dev.yaml", cwd=fleet.repo, env=fleet.env)
+        git("commit", "-q", "-m", "drop dev", cwd=fleet.repo, env=fleet.env)
+        assert service.regenerate("appset:argocd/files", forced=True) == "ok"
+        assert service.unit("app:argocd/files-dev") is None
+        assert "app:argocd/files-dev" not in service.scheduled()
+        assert value(emulator, "files-dev") == "prod"  # the objects stay
+        assert "imagebot-inventory-files-dev" not in inventories()  # only the inventory went
+        assert stored(service, "argocd/files-dev") == (None, ())
+    finally:
+        service.stop(0)
