@@ -156,9 +156,14 @@ def _flush_stdout() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``imagebot`` command; ``argv`` None: this process's own command line, so the command
+    may tune the process (see :func:`imagebot.commands.scan.load_settings`), which it never does
+    for a caller running commands in-process (the tests)."""
+    own_process = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.own_process = own_process
     if args.command is None:
         parser.print_help()
         return 2

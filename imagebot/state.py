@@ -248,6 +248,23 @@ class StateStore:
             self._write("tags seen", write)
         return records
 
+    def record_digests(self, digests: Mapping[str, Mapping[Tag, Digest]]) -> None:
+        """The latest digest of tags already recorded (a tag's first digest is kept); digests of
+        tags never recorded are left out, as in :meth:`record_many`. Reads nothing back: the
+        digests a run looks up after its scan (one per policy) need no record of every tag."""
+        rows = [(digest, digest, repository, tag, digest)
+                for repository, found in digests.items() for tag, digest in found.items()]
+
+        def write() -> None:
+            self._db.executemany(
+                "UPDATE tags SET first_digest = COALESCE(first_digest, ?), last_digest = ? "
+                "WHERE repository = ? AND tag = ? AND last_digest IS NOT ?",
+                rows,
+            )
+
+        if rows:
+            self._write("digests", write)
+
     # -- listings shared by shards (`--shard`, one state file) -------------------------------------
 
     def claim_listing(

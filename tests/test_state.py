@@ -81,6 +81,16 @@ def test_digest_for_an_unlisted_tag_is_not_recorded(store: StateStore) -> None:
     assert set(records) == {Tag("v1")}
 
 
+def test_record_digests_moves_last_keeps_first_and_leaves_unknown_tags_out(store: StateStore) -> None:
+    """The digests a run looks up after its scan (the selected tags) are recorded without reading
+    every record of the repository back."""
+    store.record(REPO, [Tag("v1"), Tag("v2")], {Tag("v1"): D1}, now=T0)
+    store.record_digests({REPO: {Tag("v1"): D2, Tag("v2"): D3, Tag("ghost"): D1},
+                          "ghcr.io/org/other": {Tag("v1"): D1}})
+    assert store.records(REPO) == {Tag("v1"): TagRecord(T0, D1, D2), Tag("v2"): TagRecord(T0, D3, D3)}
+    assert store.records("ghcr.io/org/other") == {}
+
+
 def test_repositories_are_isolated(store: StateStore) -> None:
     store.record("ghcr.io/org/a", [Tag("v1")], {Tag("v1"): D1}, now=T0)
     store.record("ghcr.io/org/b", [Tag("v1")], {Tag("v1"): D2}, now=T1)

@@ -64,9 +64,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--digests", choices=("selected", "none", "all", "new"), default="selected",
         help="digest look-ups (HEAD, not counted as a Docker Hub pull): 'selected' (default) only the "
-             "tag each policy selects and the tag its fields hold now, so a first run costs what a "
-             "later one does; 'all' also every listed tag; 'none' no look-ups (digests already in "
-             "the state store are still used); 'new' is the old name of 'selected'",
+             "tag each policy selects, so a first run costs what a later one does; 'all' also every "
+             "listed tag; 'none' no look-ups (digests already in the state store are still used); "
+             "'new' is the old name of 'selected'",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from imagebot import config, git, publish, setters
+from imagebot import config, git, policy, publish, setters
 from imagebot.errors import ConfigError, GitError
 from imagebot.model import flux, gitauth
 from imagebot.model.changes import ChangeSet, Edits
@@ -142,7 +142,8 @@ def run_automation(
             # source URLs only go into pull requests; looking them up costs manifest GETs
             scans, sources = refreshed(cfg, scans, evaluations, options.refresh, current=current,
                                        sources=options.pull_request is not None and not options.dry_run)
-            evaluations, skipped = _evaluate(policies, scans, current, now, rollbacks=options.rollbacks)
+            evaluations = _reflected(evaluations, cfg, scans)
+        _warn_repushed(evaluations)
         values = _values(cfg, evaluations)
         planned = _relabel(tree.plan(values), root, workspace, base)
     report = AutomationReport(automation.key, tuple(evaluations), planned.changeset, current,
@@ -249,13 +250,29 @@ def _evaluate(
             why = result.error if result is not None else "its ImageRepository was not scanned"
             skipped.append(f"{spec.key}: fields left as they are: {why}")
             continue
-        evaluation = evaluate_held(result.tags, spec, now, current.get(spec.key), rollbacks.get(spec.key))
+        held = rollbacks.get(spec.key)
+        evaluations.append(evaluate_held(result.tags, spec, now, current.get(spec.key), held))
+    return evaluations, skipped
+
+
+def _reflected(evaluations: Iterable[Evaluation], cfg: config.Config,
+               scans: Mapping[ObjectKey, ScanResult]) -> list[Evaluation]:
+    """The evaluations finished with the digests looked up for their selected tags (not ranked again)."""
+    finished: list[Evaluation] = []
+    for evaluation in evaluations:
+        spec = cfg.image_policies[evaluation.policy]
+        tags = scans[spec.repository].tags
+        assert tags is not None  # an evaluation exists only for a repository that was listed
+        finished.append(policy.reflect(evaluation, spec, tags))
+    return finished
+
+
+def _warn_repushed(evaluations: Iterable[Evaluation]) -> None:
+    for evaluation in evaluations:
         repush = evaluation.selection.repush if evaluation.selection else None
         if repush is not None:
             logger.warning("%s: tag %s was re-pushed (%s when first seen, %s now)",
-                           spec.key, repush.tag, repush.first_digest, repush.digest)
-        evaluations.append(evaluation)
-    return evaluations, skipped
+                           evaluation.policy, repush.tag, repush.first_digest, repush.digest)
 
 
 def _values(cfg: config.Config, evaluations: Iterable[Evaluation]) -> dict[ObjectKey, ImageRef]:

@@ -1,5 +1,5 @@
-"""Digests only where needed: after the policies chose, look up what the selected tags (and the
-tags the files hold now) point at, and where the changing images come from.
+"""Digests only where needed: after the policies chose, look up what the selected tags point at,
+and where the changing images come from.
 
 The scan itself lists tags only (``--digests all`` aside), so a first run costs what a later one
 does (issue 9). Called by :func:`imagebot.pipeline.run_automation` through a ``Refresh``.
@@ -20,9 +20,13 @@ from imagebot.model.selections import Evaluation
 __all__ = ["DigestPolicy", "Refresh", "refreshed"]
 
 DigestPolicy = Literal["none", "selected", "all"]
-"""Which digests a run looks up: ``selected`` (default) the tag each policy selects and the tag its
-fields hold now, one ``HEAD`` each, just before writing; ``all`` also every listed tag during the
-scan; ``none`` nothing (digests already in the state store are still used)."""
+"""Which digests a run looks up: ``selected`` (default) the tag each policy selects, one ``HEAD``
+each, just before writing; ``all`` also every listed tag during the scan; ``none`` nothing
+(digests already in the state store are still used).
+
+A tag the fields hold now is looked up when its policy selects it again (its re-push is then
+reported); one about to be replaced, or kept because the policy selects nothing, decides nothing
+that is written, so it costs no request (Flux too reads the digest of the selected tag only)."""
 
 
 class Refresh(Protocol):
@@ -37,9 +41,8 @@ def refreshed(
     cfg: config.Config, scans: Mapping[ObjectKey, ScanResult], evaluations: Iterable[Evaluation],
     refresh: Refresh, *, current: Mapping[ObjectKey, Tag], sources: bool,
 ) -> tuple[dict[ObjectKey, ScanResult], dict[str, str]]:
-    """Scans with the current digests of the selected tags and of the tags the fields hold now
-    (where the registry still lists them), and (``sources``) image name → source URL for the tags
-    that change (a source look-up costs manifest GETs, pulls on Docker Hub).
+    """Scans with the current digests of the selected tags, and (``sources``) image name → source
+    URL for the tags that change (a source look-up costs manifest GETs, pulls on Docker Hub).
 
     These are the only digests a run needs (``:digest`` markers, ``digestReflectionPolicy``,
     re-pushed tags), so the scan itself lists tags only: a first run costs what a later one does.
@@ -47,15 +50,12 @@ def refreshed(
     selected: dict[ObjectKey, set[Tag]] = {}
     changing: dict[ObjectKey, set[Tag]] = {}
     for evaluation in evaluations:
+        if evaluation.selection is None:
+            continue
         repository = cfg.image_policies[evaluation.policy].repository
-        now_in_files = current.get(evaluation.policy)
-        listed = scans[repository].tags if repository in scans else None
-        if now_in_files is not None and listed is not None and now_in_files in listed.tags:
-            selected.setdefault(repository, set()).add(now_in_files)
-        if evaluation.selection is not None:
-            selected.setdefault(repository, set()).add(evaluation.selection.tag)
-            if evaluation.selection.tag != now_in_files:
-                changing.setdefault(repository, set()).add(evaluation.selection.tag)
+        selected.setdefault(repository, set()).add(evaluation.selection.tag)
+        if evaluation.selection.tag != current.get(evaluation.policy):
+            changing.setdefault(repository, set()).add(evaluation.selection.tag)
 
     def ask(wanted: dict[ObjectKey, set[Tag]], *, with_sources: bool) -> Mapping[ObjectKey, TagFacts]:
         return refresh([(cfg.image_repositories[key], sorted(tags)) for key, tags in sorted(wanted.items())],

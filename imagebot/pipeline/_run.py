@@ -139,9 +139,8 @@ def run(
             wanted: Sequence[tuple[flux.ImageRepository, Sequence[Tag]]], *, sources: bool,
         ) -> dict[ObjectKey, TagFacts]:
             fresh = registry.refresh(wanted, sources=sources)
-            state.record_many(
-                {r.image.canonical: ((), fresh[r.key].digests) for r, _ in wanted if r.key in fresh}, now=now
-            )
+            state.record_digests({r.image.canonical: fresh[r.key].digests
+                                  for r, _ in wanted if r.key in fresh})
             return fresh
 
         holds = _Holds(state.rollbacks(), promotion_gate(cfg, state))

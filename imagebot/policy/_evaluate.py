@@ -36,7 +36,7 @@ from imagebot.policy._constraints import InvalidConstraint
 from imagebot.policy._filter import Filter, compile_filter
 from imagebot.policy._ordering import policy_for
 
-__all__ = ["Compiled", "compile_policy", "evaluate", "select", "validate"]
+__all__ = ["Compiled", "compile_policy", "evaluate", "reflect", "select", "validate"]
 
 _RULES: tuple[Rule, ...] = (
     "filter", "duplicate", "not-a-version", "prerelease", "out-of-range", "not-a-number",
@@ -290,6 +290,38 @@ def _downgrade(compiled: Compiled, best: Ranked, current: Tag | None, notes: lis
     return outranks(order, best[0])
 
 
+def reflect(
+        evaluation: Evaluation,
+        spec: flux.ImagePolicy,
+        tags: images.TagList,
+        *,
+        current_digest: Digest | None = None,
+) -> Evaluation:
+    """``evaluation`` finished with the digests ``tags`` carries now, looked up after it chose:
+    what :func:`evaluate` returns on ``tags``, without ranking again (no policy ranks by digest,
+    so the tag stays; its digest, re-push record, notes and reason follow ``tags``). The run
+    evaluates once, asks the registry for the selected tags' digests only, then reflects."""
+    selection = evaluation.selection
+    if selection is None:
+        return evaluation
+    tag, current = selection.tag, selection.previous
+    notes = [n for n in evaluation.trace.notes if n != _no_digest_note(spec, tag)]
+    digest = _digest(spec, tags, tag, current=current, current_digest=current_digest, notes=notes)
+    repush = _repush(tags, tag)
+    trace = dataclasses.replace(evaluation.trace, notes=tuple(notes))
+    reason = _explain.selected(tag, trace, previous=current, downgrade=selection.downgrade,
+                               repushed=repush is not None)
+    return dataclasses.replace(
+        evaluation, reason=reason, trace=trace,
+        selection=dataclasses.replace(selection, digest=digest, repush=repush, trace=trace),
+    )
+
+
+def _no_digest_note(spec: flux.ImagePolicy, tag: Tag) -> str:
+    return (f"digestReflectionPolicy is {spec.digest_reflection} but the scan has no digest for "
+            f"{tag!r}; the selection carries none")
+
+
 def _digest(
         spec: flux.ImagePolicy,
         tags: images.TagList,
@@ -305,8 +337,7 @@ def _digest(
         return current_digest  # Flux resolves it once per tag and keeps it while the tag stays
     digest = tags.digests.get(tag)
     if digest is None:
-        notes.append(f"digestReflectionPolicy is {spec.digest_reflection} but the scan has no "
-                     f"digest for {tag!r}; the selection carries none")
+        notes.append(_no_digest_note(spec, tag))
     return digest
 
 

@@ -243,7 +243,7 @@ class Session:
     the digests of the chosen tags over the same connections, with the same pings and tokens.
 
     The pipeline holds one from its scan to its last automation; before, the digest look-ups of
-    a cold ``plan`` (the selected and the current tag of each policy) opened a second client
+    a cold ``plan`` (then the selected and the current tag of each policy) opened a second client
     after the scan, with new connections, pings and token requests: 0.8 s of 2.1 s at 200
     repositories (issue 9). ``transport`` is a test seam, as for :func:`scan_all`.
 

@@ -183,7 +183,9 @@ async def scan_repository(
                 endpoint = await _connect(http, repo, target, credentials)
                 raw = _valid_tags(await _distribution.list_tags(http, endpoint, max_tags=settings.max_tags),
                                   image.canonical)
-                kept = {t for t in raw if not any(p.search(t) is not None for p in exclusions)
+                excluded = {t for p in exclusions
+                            for t, hit in zip(raw, p.search_all(raw), strict=True) if hit}
+                kept = {t for t in raw if t not in excluded
                         and (repo.include_artifacts or not _ARTIFACT_TAG.fullmatch(t))}
                 tags = [Tag(t) for t in sorted(kept, reverse=True)]  # Flux stores descending byte order
                 wanted = [t for t in tags if options.digests == "all"

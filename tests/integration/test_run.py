@@ -370,9 +370,11 @@ def _digests_known(state_path: Path, image: str) -> dict[str, bool]:
 @pytest.mark.parametrize(
     ("mode", "resolved"),
     [
-        # 'app' selects 1.1.0 over the 1.0.0 in the file; 'none' selects nothing, its field holds 1.0.0
-        pytest.param([], {"1.0.0", "1.1.0"}, id="default-selected-and-current-only"),
-        pytest.param(["--digests", "new"], {"1.0.0", "1.1.0"}, id="new-is-the-old-name-of-selected"),
+        # 'app' selects 1.1.0 over the 1.0.0 in the file; 'none' selects nothing, its field holds
+        # 1.0.0: a tag about to be replaced, or kept by no selection, decides nothing (Flux reads
+        # the digest of the selected tag only)
+        pytest.param([], {"1.1.0"}, id="default-selected-only"),
+        pytest.param(["--digests", "new"], {"1.1.0"}, id="new-is-the-old-name-of-selected"),
         pytest.param(["--digests", "all"], {"1.0.0", "1.1.0", "latest"}, id="all"),
         pytest.param(["--digests", "none"], set(), id="none"),
     ],

@@ -364,3 +364,44 @@ def test_invalid_policy_names_policy_and_text(spec: flux.ImagePolicy, message: s
 
 def test_evaluation_names_the_policy() -> None:
     assert policy.evaluate(tag_list(["1.0.0"]), image_policy()).policy == POLICY_KEY
+
+
+# digests looked up after the choice (the pipeline asks only for the selected tags' digests)
+
+
+@pytest.mark.parametrize("reflect", ["Never", "Always", "IfNotPresent"])
+@pytest.mark.parametrize(
+    ("before", "after", "first", "current"),
+    [
+        pytest.param({}, {"1.1.0": digest(2)}, {}, "1.0.0", id="digest-found"),
+        pytest.param({}, {}, {}, "1.0.0", id="still-none"),
+        pytest.param({"1.1.0": digest(1)}, {"1.1.0": digest(2)}, {"1.1.0": digest(1)}, "1.1.0",
+                     id="re-pushed-since-first-seen"),
+        pytest.param({"1.1.0": digest(2)}, {"1.1.0": digest(2)}, {}, None, id="unchanged"),
+    ],
+)
+def test_reflect_is_evaluate_on_the_tags_with_their_digests(
+        reflect: flux.DigestReflection, before: dict[str, str], after: dict[str, str], first: dict[str, str],
+        current: str | None,
+) -> None:
+    """``reflect`` finishes an evaluation with digests looked up after it chose, without ranking
+    again: the same evaluation ``evaluate`` makes on the tags that carry them."""
+    spec = image_policy(semver=">=1.0.0", reflect=reflect)
+    tags = ["1.0.0", "1.1.0", "2.0.0-rc.1"]
+    chosen_on = tag_list(tags, digests=before, first_digests=first)
+    looked_up = tag_list(tags, digests=after, first_digests=first)
+    now_in_files = Tag(current) if current else None
+
+    chosen = policy.evaluate(chosen_on, spec, now=NOW, current=now_in_files)
+    reflected = policy.reflect(chosen, spec, looked_up)
+
+    assert reflected == policy.evaluate(looked_up, spec, now=NOW, current=now_in_files)
+    assert chosen.selection is not None and reflected.selection is not None
+    assert reflected.selection.digest == (after.get("1.1.0") if reflect != "Never" else None)
+
+
+def test_reflect_leaves_an_evaluation_without_selection_alone() -> None:
+    spec = image_policy(semver=">=3.0.0", reflect="Always")
+    chosen = policy.evaluate(tag_list(["1.0.0"]), spec, now=NOW)
+    assert chosen.selection is None
+    assert policy.reflect(chosen, spec, tag_list(["1.0.0"], digests={"1.0.0": digest(1)})) is chosen
