@@ -18,8 +18,8 @@ Python start-up and imports are part of every figure (a row shows ``imagebot --v
 one ``python -c pass``); imagebot is byte-compiled first, as an installed wheel is.
 
 Usage: .venv/bin/python benchmarks/scan.py [--repos 200] [--tags 100] [--repeat 3] [--help]
-Targets (issues 2 and 9): (a) within 1.5x of (b); a cold (e) within 3x of (b), no timeout; each
-under 100 MB RSS.
+Targets (issues 2 and 9): (a) within 1.5x of (b); a cold (e) within 3x of (b), no timeout; (a)
+and (e) under 100 MB RSS.
 """
 
 from __future__ import annotations
