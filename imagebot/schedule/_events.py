@@ -1,6 +1,6 @@
 """Events out: commits, pull requests, failures and re-pushed tags, posted as Flux ``Alert``s say.
 
-A :class:`Notifier` is a :class:`~imagebot.schedule._service.Listener`: each job outcome becomes
+A :class:`Notifier` is a :class:`~imagebot.schedule._listener.Listener`: each job outcome becomes
 zero or more :class:`Event`\\ s, each is matched against the configuration's ``Alert`` objects
 (event sources, severity, exclusion list, suspend) and posted to the alert's ``Provider`` — the
 ``generic`` JSON of Flux's notification-controller (``generic-hmac`` adds ``X-Signature``), or a

@@ -1,6 +1,6 @@
 """``/metrics``: what the service did, in Prometheus' text format — the only prometheus_client import.
 
-:class:`Metrics` is a :class:`~imagebot.schedule._service.Listener` (told about every scan,
+:class:`Metrics` is a :class:`~imagebot.schedule._listener.Listener` (told about every scan,
 automation run and job) and the registry-request observer the scan stage calls. It keeps its own
 ``CollectorRegistry``, so two services in one process (tests) never share counters. Labels are
 object names, registry hosts and status codes — never a URL with credentials or a message.
