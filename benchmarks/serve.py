@@ -36,41 +36,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `testing` importable
     sys.path.insert(0, str(ROOT))
 
+from testing import fluxyaml  # noqa: E402
 from testing.gitrepos import git, git_env, make_bare  # noqa: E402
 from testing.gitserver import GitHttpServer  # noqa: E402
 from testing.registry import RegistryServer, free_port  # noqa: E402
 
 TOKEN = "bench-hook-token"
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: app}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: app
-          image: {image}:1.0.0 # {{"$imagepolicy": "bench:app"}}
-"""
 
 
 def _policies(directory: Path, images: Sequence[tuple[str, str]], *, url: str | None, interval: str) -> None:
     directory.mkdir(parents=True)
-    documents = []
-    for name, image in images:
-        documents.append(f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: {name}, namespace: bench}}
-spec: {{image: {image}, interval: {interval}, insecure: true}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: {name}, namespace: bench}}
-spec:
-  imageRepositoryRef: {{name: {name}}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
-""")
+    documents = [fluxyaml.image_policy(name, image, interval=interval, insecure=True, namespace="bench")
+                 for name, image in images]
     if url is not None:
         documents.append(f"""\
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -78,25 +55,15 @@ kind: GitRepository
 metadata: {{name: gitops, namespace: bench}}
 spec: {{url: '{url}', ref: {{branch: main}}, secretRef: {{name: git}}}}
 ---
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: apps, namespace: bench}}
-spec:
-  interval: 1h
-  sourceRef: {{kind: GitRepository, name: gitops}}
-  git:
-    commit:
-      author: {{name: imagebot, email: bot@example.com}}
-    push: {{branch: main}}
-  update: {{path: ./apps, strategy: Setters}}
+""" + fluxyaml.automation("apps", interval="1h", namespace="bench") + """\
 ---
 apiVersion: notification.toolkit.fluxcd.io/v1
 kind: Receiver
-metadata: {{name: registry, namespace: bench}}
+metadata: {name: registry, namespace: bench}
 spec:
   type: generic-hmac
-  secretRef: {{name: hook}}
-  resources: [{{kind: ImageRepository, name: '*'}}]
+  secretRef: {name: hook}
+  resources: [{kind: ImageRepository, name: '*'}]
 """)
     (directory / "all.yaml").write_text("---\n".join(documents))
 
@@ -140,7 +107,8 @@ def latency(registry: RegistryServer, work: Path, pushes: int) -> list[float]:
     registry.push_tags(name, ["1.0.0"])
     image = f"{registry.host}/{name}"
     with GitHttpServer(work / "srv", username="bot", password="bench-Pw-1") as remote:
-        bare = make_bare(remote.root / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=env)
+        manifest = fluxyaml.marked_deployment("app", image, namespace="bench")
+        bare = make_bare(remote.root / "gitops.git", {"apps/app.yaml": manifest}, env=env)
         _policies(work / "policies", [("app", image)], url=remote.url("gitops.git"), interval="1h")
         for secret, key, value in (("git", "username", "bot"), ("git", "password", "bench-Pw-1"),
                                    ("hook", "token", TOKEN)):

@@ -42,22 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `testing` importable
     sys.path.insert(0, str(ROOT))
 
+from testing import fluxyaml  # noqa: E402
 from testing.gitrepos import git, git_env, make_bare  # noqa: E402
 from testing.gitserver import GitHttpServer  # noqa: E402
 from testing.registry import RegistryServer, free_port  # noqa: E402
 
 GIT_PASSWORD = "soak-Pw-1"
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: {name}
-          image: {image}:1.0.0 # {{"$imagepolicy": "soak:{name}"}}
-"""
 LINE = re.compile(r"^\+\s+image: \S+/soak/(r\d+):1\.0\.(\d+) #", re.M)
 OLD = re.compile(r"^-\s+image: \S+/soak/(r\d+):1\.0\.(\d+) #", re.M)
 
@@ -226,7 +216,7 @@ def _seed(args: argparse.Namespace, root: Path, registry: RegistryServer, remote
     for n in range(args.repos):
         registry.push_tags(f"soak/r{n:03d}", ["1.0.0"], workers=1)
     files = {f"apps/g{n % args.automations:02d}/r{n:03d}.yaml":
-             MANIFEST.format(name=f"r{n:03d}", image=f"{registry.host}/soak/r{n:03d}")
+             fluxyaml.marked_deployment(f"r{n:03d}", f"{registry.host}/soak/r{n:03d}", namespace="soak")
              for n in range(args.repos)}
     bare = make_bare(remote.root / "gitops.git", files | {"notes/writer.txt": "note 0\n"}, env=env)
     _config(root / "policies", registry=registry.host, repos=args.repos, automations=args.automations,

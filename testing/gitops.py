@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from testing import fluxyaml
+
 __all__ = ["MANIFEST", "manifest", "write_policies"]
 
 MANIFEST = 'image: {image}:{tag} # {{"$imagepolicy": "flux-system:app"}}\n'
@@ -24,19 +26,7 @@ def manifest(image: str, tag: str = "1.0.0") -> str:
 def write_policies(directory: Path, *, image: str, automations: Mapping[str, str], extra: str = "") -> Path:
     """``automations``: ImageUpdateAutomation name → its GitRepository URL."""
     directory.mkdir(parents=True, exist_ok=True)
-    documents = [f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: app, namespace: flux-system}}
-spec: {{image: {image}, interval: 5m}}
-""", """\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {name: app, namespace: flux-system}
-spec:
-  imageRepositoryRef: {name: app}
-  policy: {semver: {range: '>=1.0.0'}}
-"""]
+    documents = [fluxyaml.image_policy("app", image)]
     for name, url in automations.items():
         documents.append(f"""\
 apiVersion: source.toolkit.fluxcd.io/v1

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from imagebot.model.status import RepositoryStatus
 from imagebot.state import StateStore
+from testing import fluxyaml
 from testing.credentials import Credentials, write_secret
 from testing.faultproxy import FaultProxy
 from testing.gitrepos import git, make_bare
@@ -30,17 +31,6 @@ from testing.registry import RegistryServer
 
 GIT_PASSWORD = "faults-git-Pw-4k2q"
 REPOSITORIES = ("a1", "a2", "b1")
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: {name}
-          image: {image}:1.0.0 # {{"$imagepolicy": "faults:{name}"}}
-"""
 RUN_HANG_GUARD = 180.0  # seconds; a run never takes this long unless it hangs
 
 
@@ -87,7 +77,7 @@ class Fleet:
         for name in REPOSITORIES:
             registry = self.b if name.startswith("b") else self.a
             registry.push_tags(f"team/{name}", ["1.0.0", "1.1.0"])
-        files = {f"apps/{n}.yaml": MANIFEST.format(name=n, image=self.image(n)) for n in REPOSITORIES}
+        files = {f"apps/{n}.yaml": fluxyaml.marked_deployment(n, self.image(n), namespace="faults") for n in REPOSITORIES}
         make_bare(self.bare, files | {"README.md": "fleet\n"}, env=self.genv)
         self.write_config()
 
@@ -200,7 +190,7 @@ spec:
         for name in REPOSITORIES:
             text = git("show", f"main:apps/{name}.yaml", cwd=self.bare, env=self.genv)
             assert re.fullmatch(
-                re.escape(MANIFEST.format(name=name, image=self.image(name))).replace(r"1\.0\.0", r"1\.\d+\.0"),
+                re.escape(fluxyaml.marked_deployment(name, self.image(name), namespace="faults")).replace(r"1\.0\.0", r"1\.\d+\.0"),
                 text,
             ), text
 

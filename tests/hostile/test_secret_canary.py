@@ -36,6 +36,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testing import fluxyaml
 from testing.credentials import Credentials, write_secret
 from testing.gitrepos import git, git_env, make_bare
 from testing.gitserver import GitHttpServer
@@ -52,17 +53,6 @@ BEARER_TOKEN = "canary-hook-bearer-8Rt3"
 PROVIDER_TOKEN = "canary-provider-hmac-4Yn7"
 ADDRESS_TOKEN = "canary-address-6Gv0"
 
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: {name}
-          image: {image}:1.0.0 # {{"$imagepolicy": "canary:{name}"}}
-"""
 
 
 class Inbox:
@@ -224,8 +214,8 @@ def test_no_secret_of_a_serving_imagebot_appears_anywhere(tmp_path: Path, inbox:
         for registry, name in ((basic, "basic"), (token, "token"), (basic, "wrong")):
             registry.push_tags(f"team/{name}", ["1.0.0", "1.1.0"])
         make_bare(remote.root / "gitops.git", {
-            "apps/basic.yaml": MANIFEST.format(name="basic", image=f"{basic.host}/team/basic"),
-            "apps/token.yaml": MANIFEST.format(name="token", image=f"{token.host}/team/token"),
+            "apps/basic.yaml": fluxyaml.marked_deployment("basic", f"{basic.host}/team/basic", namespace="canary"),
+            "apps/token.yaml": fluxyaml.marked_deployment("token", f"{token.host}/team/token", namespace="canary"),
         }, env=genv)
         config(tmp_path / "policies", basic=basic, token=token, git_url=remote.url("gitops.git"),
                inbox=inbox.base)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from imagebot import cli
+from testing import fluxyaml
 from testing.gitrepos import git, git_env, make_bare
 from testing.gitserver import GitHttpServer
 from testing.registry import RegistryServer
@@ -46,18 +47,7 @@ def policies(directory: Path, *, image: str, url: str, secret: str | None, signi
     directory.mkdir(parents=True, exist_ok=True)
     secret_ref = f"\n  secretRef: {{name: {secret}}}" if secret else ""
     signing_key = f"\n      signingKey: {{secretRef: {{name: {signing}}}}}" if signing else ""
-    (directory / "all.yaml").write_text(f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: app, namespace: flux-system}}
-spec: {{image: {image}, interval: 5m}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: app, namespace: flux-system}}
-spec:
-  imageRepositoryRef: {{name: app}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
+    (directory / "all.yaml").write_text(fluxyaml.image_policy("app", image) + f"""\
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImagePolicy

@@ -16,6 +16,7 @@ import pytest
 
 from imagebot import config, pipeline, state, yamldoc
 from imagebot.yamldoc import Scalar
+from testing import fluxyaml
 from testing.gitrepos import git, git_env, make_bare
 from testing.registry import RegistryServer
 from tests.fakes.github import FakeGitHub
@@ -25,27 +26,8 @@ pytestmark = pytest.mark.integration
 
 def _config(directory: Path, host: str, app: str, api: str, url: str, extra: str = "") -> config.Config:
     directory.mkdir(parents=True)
-    documents = [
-        f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: {name}, namespace: flux-system}}
-spec: {{image: {host}/{image}, interval: 5m}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: {name}, namespace: flux-system}}
-spec:
-  imageRepositoryRef: {{name: {name}}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
-"""
-        for name, image in (("app", app), ("api", api))
-    ]
-    documents.append(f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: gitops, namespace: flux-system}}
-spec: {{url: '{url}', ref: {{branch: main}}}}
+    documents = [fluxyaml.image_policy(name, f"{host}/{image}") for name, image in (("app", app), ("api", api))]
+    documents.append(fluxyaml.git_repository("gitops", url) + f"""\
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation

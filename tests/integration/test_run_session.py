@@ -14,40 +14,16 @@ from pathlib import Path
 import pytest
 
 from imagebot import cli
+from testing import fluxyaml
 from testing.gitrepos import git_env, make_bare
 from testing.registry import RegistryServer
 
-CONFIG = """\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: app, namespace: flux-system}}
-spec: {{image: {image}, interval: 5m, insecure: true}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: app, namespace: flux-system}}
-spec:
-  imageRepositoryRef: {{name: app}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: gitops, namespace: flux-system}}
-spec: {{url: '{url}', ref: {{branch: main}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: apps, namespace: flux-system}}
-spec:
-  interval: 5m
-  sourceRef: {{kind: GitRepository, name: gitops}}
-  git:
-    commit:
-      author: {{name: imagebot, email: bot@example.com}}
-    push: {{branch: main}}
-  update: {{path: ./apps, strategy: Setters}}
-"""
 MANIFEST = "image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:app\"}}\n"
+
+
+def _config(image: str, url: str) -> str:
+    return "---\n".join([fluxyaml.image_policy("app", image, insecure=True), fluxyaml.git_repository("gitops", url),
+                          fluxyaml.automation("apps")])
 
 
 def _field(line: str, name: str) -> str:
@@ -77,7 +53,7 @@ def test_plan_looks_up_digests_on_the_client_that_listed_the_tags(
                      env=git_env(tmp_path / "home"))
     policies = tmp_path / "policies"
     policies.mkdir()
-    (policies / "all.yaml").write_text(CONFIG.format(image=image, url=f"file://{bare}"))
+    (policies / "all.yaml").write_text(_config(image, f"file://{bare}"))
     before = len(_requests(registry_anonymous))
 
     code = cli.main(["plan", "--json", "--config", str(policies), "--state", str(tmp_path / "state.db"),

@@ -27,57 +27,22 @@ from imagebot import config as config_module
 from imagebot.model.ids import ObjectKey
 from imagebot.schedule import HTTPServer, Metrics, ServeSettings, Service
 from imagebot.state import StateStore
+from testing import fluxyaml
 from testing.gitrepos import git, git_env, make_bare
 from testing.registry import RegistryServer
 
 pytestmark = pytest.mark.integration
 
-MANIFEST = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: app}}
-spec:
-  template:
-    spec:
-      containers:
-        - name: app
-          image: {image}:1.0.0 # {{"$imagepolicy": "flux-system:app"}}
-"""
 
 
 def write_policies(directory: Path, *, image: str, url: str, interval: str = "1s") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "all.yaml").write_text(f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: app, namespace: flux-system}}
-spec: {{image: {image}, interval: {interval}, insecure: true}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: app, namespace: flux-system}}
-spec:
-  imageRepositoryRef: {{name: app}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: gitops, namespace: flux-system}}
-spec: {{url: '{url}', ref: {{branch: main}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: apps, namespace: flux-system}}
-spec:
-  interval: 10m
-  sourceRef: {{kind: GitRepository, name: gitops}}
-  git:
-    commit:
-      author: {{name: imagebot, email: bot@example.com}}
-      messageTemplate: 'update {{{{range .Changed.Changes}}}}{{{{.NewValue}}}}{{{{end}}}}'
-    push: {{branch: main}}
-  update: {{path: ./apps, strategy: Setters}}
-""")
+    (directory / "all.yaml").write_text("---\n".join([
+        fluxyaml.image_policy("app", image, interval=interval, insecure=True),
+        fluxyaml.git_repository("gitops", url),
+        fluxyaml.automation("apps", interval="10m",
+                            message_template="update {{range .Changed.Changes}}{{.NewValue}}{{end}}"),
+    ]))
     return directory
 
 
@@ -112,7 +77,7 @@ def setup(tmp_path: Path, registry_anonymous: RegistryServer, repo: Callable[[st
     name = repo("org/served")
     registry_anonymous.push_tags(name, ["1.0.0"])
     image = f"{registry_anonymous.host}/{name}"
-    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": MANIFEST.format(image=image)}, env=genv)
+    bare = make_bare(tmp_path / "gitops.git", {"apps/app.yaml": fluxyaml.marked_deployment("app", image, namespace="flux-system")}, env=genv)
     config = write_policies(tmp_path / "policies", image=image, url=f"file://{bare}")
     return name, image, bare, config
 

@@ -15,6 +15,7 @@ import pytest
 from imagebot import cli, config, pipeline
 from imagebot.errors import ConfigError
 from imagebot.model.ids import ObjectKey
+from testing import fluxyaml
 from testing.gitrepos import git_env, make_bare
 from testing.registry import RegistryServer
 
@@ -50,38 +51,8 @@ def test_the_environment_of_an_indexed_job_names_the_shard() -> None:
 
 def _policies(directory: Path, *, image: str, url: str, automations: int) -> Path:
     directory.mkdir()
-    documents = [f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: {{name: app, namespace: flux-system}}
-spec: {{image: {image}, interval: 5m, insecure: true}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: {{name: app, namespace: flux-system}}
-spec:
-  imageRepositoryRef: {{name: app}}
-  policy: {{semver: {{range: '>=1.0.0'}}}}
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: gitops, namespace: flux-system}}
-spec: {{url: '{url}', ref: {{branch: main}}}}
-"""]
-    for n in range(automations):
-        documents.append(f"""\
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: team-{n}, namespace: flux-system}}
-spec:
-  interval: 5m
-  sourceRef: {{kind: GitRepository, name: gitops}}
-  git:
-    commit:
-      author: {{name: imagebot, email: bot@example.com}}
-    push: {{branch: main}}
-  update: {{path: ./team-{n}, strategy: Setters}}
-""")
+    documents = [fluxyaml.image_policy("app", image, insecure=True), fluxyaml.git_repository("gitops", url)]
+    documents += [fluxyaml.automation(f"team-{n}", path=f"./team-{n}") for n in range(automations)]
     (directory / "all.yaml").write_text("---\n".join(documents))
     return directory
 

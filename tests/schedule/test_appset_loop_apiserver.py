@@ -32,6 +32,7 @@ from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import ObjectKey
 from imagebot.schedule import Metrics, ServeSettings, Service
 from imagebot.state import StateStore
+from testing import fluxyaml
 from testing.gitrepos import git, git_env, write_files
 from testing.kube import KubeCluster, KubeError
 from tests.schedule.test_sync_loop import _report
@@ -114,21 +115,7 @@ def test_serve_regenerates_application_sets_and_applies_their_policy_on_a_real_a
     policies = tmp_path / "policies"
     write_files(policies, {
         "sets.yaml": _appset(gone, repo, "") + _appset(kept, repo, "syncPolicy: {applicationsSync: create-update}"),
-        "automation.yaml": f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: fleet, namespace: flux-system}}
-spec: {{url: '{repo}', ref: {{branch: main}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: fleet, namespace: flux-system}}
-spec:
-  suspend: true
-  sourceRef: {{kind: GitRepository, name: fleet}}
-  git: {{commit: {{author: {{name: bot, email: bot@example.com}}}}, push: {{branch: main}}}}
-  update: {{path: ./apps}}
-"""})
+        "automation.yaml": fluxyaml.fleet(str(repo))})
     state_path = tmp_path / "state.db"
     metrics, events = Metrics(), Events()
     service = Service(ServeSettings(config_path=policies, state_path=state_path, watch=0, grace=30,

@@ -19,6 +19,7 @@ from imagebot.model.health import HealthStatus
 from imagebot.model.ids import ObjectKey
 from imagebot.schedule import ServeSettings, Service
 from imagebot.state import StateStore
+from testing import fluxyaml
 from testing.gitrepos import git, git_env, write_files
 from testing.kube import KubeCluster, KubeError
 from tests.schedule.test_sync_loop import _report
@@ -89,21 +90,7 @@ def test_the_loop_applies_a_pushed_commit_and_heals_drift_on_a_real_apiserver(
     write_files(policies, {
         "apps.yaml": _application("heal", healing, repo, self_heal=True)
         + _application("keep", keeping, repo, self_heal=False),
-        "automation.yaml": f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: fleet, namespace: flux-system}}
-spec: {{url: '{repo}', ref: {{branch: main}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: fleet, namespace: flux-system}}
-spec:
-  suspend: true
-  sourceRef: {{kind: GitRepository, name: fleet}}
-  git: {{commit: {{author: {{name: bot, email: bot@example.com}}}}, push: {{branch: main}}}}
-  update: {{path: ./apps}}
-"""})
+        "automation.yaml": fluxyaml.fleet(str(repo))})
     state_path = tmp_path / "state.db"
     service = Service(ServeSettings(config_path=policies, state_path=state_path, watch=0, grace=30,
                                     workdir=tmp_path / "work", kubeconfig=kube_cluster.kubeconfig,

@@ -31,6 +31,7 @@ from imagebot.model.revisions import PullRequestRef, Revision
 from imagebot.pipeline import AutomationReport, RunReport
 from imagebot.schedule import ServeSettings, Service
 from imagebot.state import StateStore
+from testing import fluxyaml
 from testing.gitrepos import git, git_env, write_files
 from testing.kubeapi import KubeEmulator
 
@@ -136,16 +137,12 @@ def stored(service: Service, unit: str) -> tuple[AppState | None, tuple[SyncReco
 def test_every_application_is_scheduled_at_its_interval(service: Service, fleet: Fleet) -> None:
     assert service.scheduled() == ["app:argocd/broken", "app:argocd/dev", "app:argocd/prod"]
     assert service.interval_of("app:argocd/dev") == datetime.timedelta(minutes=3)
-    write_files(fleet.policies, {"flux.yaml": f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: fleet, namespace: flux-system}}
-spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
+    write_files(fleet.policies, {"flux.yaml": fluxyaml.git_repository("fleet", str(fleet.repo)) + """\
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
-metadata: {{name: apps, namespace: flux-system}}
-spec: {{interval: 7m, path: apps/dev, prune: true, sourceRef: {{kind: GitRepository, name: fleet}}}}
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 7m, path: apps/dev, prune: true, sourceRef: {kind: GitRepository, name: fleet}}
 """})
     assert service.reload()
     assert service.interval_of("kustomization:flux-system/apps") == datetime.timedelta(minutes=7)
@@ -287,20 +284,7 @@ def _report(paths: list[str], *, branch: str = "main", pull_request: bool = Fals
 
 
 def test_a_pushed_commit_queues_the_units_whose_path_it_touched_at_once(service: Service, fleet: Fleet) -> None:
-    write_files(fleet.policies, {"automation.yaml": f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: fleet, namespace: flux-system}}
-spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: fleet, namespace: flux-system}}
-spec:
-  sourceRef: {{kind: GitRepository, name: fleet}}
-  git: {{commit: {{author: {{name: bot, email: bot@example.com}}}}, push: {{branch: main}}}}
-  update: {{path: ./apps}}
-"""})
+    write_files(fleet.policies, {"automation.yaml": fluxyaml.fleet(str(fleet.repo), suspend=False)})
     assert service.reload()
     automation = service.cfg.automations[ObjectKey("flux-system", "fleet")]
 
@@ -343,16 +327,11 @@ def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: Ku
     from imagebot.schedule import HTTPServer, Metrics
 
     token = "push-token-81d3"
-    write_files(fleet.policies, {"hooks.yaml": f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: fleet, namespace: flux-system}}
-spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
----
-""" + RECEIVER.format(name="github", namespace="flux-system", type="github",
-                      resources="{kind: GitRepository, name: fleet}")
-        + RECEIVER.format(name="generic", namespace="argocd", type="generic",
-                          resources="{kind: Application, name: prod}")})
+    write_files(fleet.policies, {"hooks.yaml": fluxyaml.git_repository("fleet", str(fleet.repo)) + "---\n"
+                                 + RECEIVER.format(name="github", namespace="flux-system", type="github",
+                                                   resources="{kind: GitRepository, name: fleet}")
+                                 + RECEIVER.format(name="generic", namespace="argocd", type="generic",
+                                                   resources="{kind: Application, name: prod}")})
     (tmp_path / "secrets" / "hooks").mkdir(parents=True)
     (tmp_path / "secrets" / "hooks" / "token").write_text(token)
     service = Service(ServeSettings(
@@ -462,23 +441,11 @@ def test_an_application_set_job_runs_at_its_interval_and_at_once_on_a_push(
     from imagebot.schedule import HTTPServer, Metrics
 
     token = "push-token-5be0"
-    write_files(fleet.policies, {"sets.yaml": APPSET.format(repo=fleet.repo), "hooks.yaml": f"""\
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {{name: fleet, namespace: flux-system}}
-spec: {{url: '{fleet.repo}', ref: {{branch: main}}}}
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata: {{name: fleet, namespace: flux-system}}
-spec:
-  suspend: true
-  sourceRef: {{kind: GitRepository, name: fleet}}
-  git: {{commit: {{author: {{name: bot, email: bot@example.com}}}}, push: {{branch: main}}}}
-  update: {{path: ./apps}}
----
-""" + RECEIVER.format(name="github", namespace="flux-system", type="github",
-                      resources="{kind: GitRepository, name: fleet}")})
+    write_files(fleet.policies, {
+        "sets.yaml": APPSET.format(repo=fleet.repo),
+        "hooks.yaml": fluxyaml.fleet(str(fleet.repo)) + "---\n"
+        + RECEIVER.format(name="github", namespace="flux-system", type="github",
+                          resources="{kind: GitRepository, name: fleet}")})
     (tmp_path / "secrets" / "hooks").mkdir(parents=True)
     (tmp_path / "secrets" / "hooks" / "token").write_text(token)
     service = Service(ServeSettings(
