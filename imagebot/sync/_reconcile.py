@@ -67,22 +67,27 @@ _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
 def sync_unit(render: Render, revision: str, cluster: KubernetesCluster, options: SyncOptions) -> SyncResult:
-    """Sync ``render`` (the unit's desired objects at ``revision``) to ``cluster``."""
+    """Sync ``render`` (the unit's desired objects at ``revision``) to ``cluster``; a failed
+    attempt is repeated as ``syncPolicy.retry`` says (``limit`` below 0: until one succeeds, as
+    Argo CD; the command is then stopped by its caller's timeout or Ctrl-C)."""
     unit = render.unit
-    retry = unit.retry
-    attempts = 1 + (retry.limit if retry is not None and not options.dry_run else 0)
+    retry = unit.retry if not options.dry_run else None
+    limit = retry.limit if retry is not None else 0
+    attempts = None if limit < 0 else 1 + limit
+    shown = "unlimited" if attempts is None else str(attempts)
     delay = retry.duration.total_seconds() if retry is not None else 0.0
-    result = SyncResult(unit=unit.name, revision=revision)
-    for attempt in range(attempts):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             result = _attempt(render, revision, cluster, options)
         except errors.TemporaryError as exc:
             result = SyncResult(unit=unit.name, revision=revision, error=str(exc), dry_run=options.dry_run)
-        if not result.failed or attempt + 1 == attempts:
+        if not result.failed or attempt == attempts:
             break
         assert retry is not None
-        logger.info("%s: sync failed (attempt %d of %d); retrying in %.0f s", unit.name, attempt + 1,
-                    attempts, delay)
+        logger.info("%s: sync failed (attempt %d of %s: %s); retrying in %.0f s", unit.name, attempt, shown,
+                    result.error, delay)
         options.sleep(delay)
         delay = min(delay * retry.factor, retry.max_duration.total_seconds())
     if not result.failed and not options.dry_run and (unit.wait or unit.health_checks):

@@ -257,6 +257,20 @@ def test_retry_backs_off_after_a_server_error(syncer: Syncer, emulator: KubeEmul
     assert syncer.sleeps == []
 
 
+def test_a_negative_retry_limit_retries_without_a_count(syncer: Syncer, emulator: KubeEmulator) -> None:
+    """Argo CD: ``limit`` below 0 is an unlimited number of retries. The one-shot sync took it as
+    zero attempts, applied nothing and reported no failure."""
+    syncer.write({"app/a.yaml": configmap("a")})
+    emulator.fail("PATCH", "/configmaps/a", 500, times=4)
+    retry = argo.RetryPolicy(limit=-1, duration=datetime.timedelta(seconds=1), factor=2.0,
+                             max_duration=datetime.timedelta(seconds=3))
+    result = syncer.sync(options=CREATE_NS, retry=retry)
+    assert not result.failed
+    assert ("created", "ConfigMap shop/a") in actions(result)
+    assert _exists(emulator, f"{CM}/a")
+    assert syncer.sleeps == [1.0, 2.0, 3.0, 3.0]
+
+
 def test_dry_run_with_a_cluster_changes_nothing(syncer: Syncer, emulator: KubeEmulator) -> None:
     syncer.write({"app/a.yaml": configmap("a")})
     result = syncer.sync(options=CREATE_NS, run={"dry_run": True})
