@@ -280,6 +280,23 @@ class StateStore:
         ``fingerprint`` stands for what shapes a listing (image, exclusions, mirrors): a listing
         made for another spec is never reused.
         """
+        if self.unrecorded:  # locked out before in this run: list without waiting again
+            return None
+        try:
+            return self._claim(key, fingerprint, owner=owner, now=now, fresh_for=fresh_for,
+                               lease_for=lease_for, alive=alive)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            self.unrecorded.append("shared listings")
+            logger.warning("state store %s: locked by another process for more than %g s; listing %s "
+                           "without sharing it", self.path, self.wait, key)
+            return None
+
+    def _claim(
+        self, key: ObjectKey, fingerprint: str, *, owner: str, now: datetime.datetime,
+        fresh_for: datetime.timedelta, lease_for: datetime.timedelta, alive: Callable[[str], bool],
+    ) -> SharedListing | Lease | None:
         with self._transaction(immediate=True):  # one claimer at a time across processes
             row = self._db.execute(
                 "SELECT fingerprint, scanned_at, tags, endpoint, owner, lease_until FROM listings "
@@ -302,23 +319,21 @@ class StateStore:
 
     def store_listing(self, key: ObjectKey, fingerprint: str, listing: SharedListing, *, owner: str) -> None:
         """Record what the claim's owner listed (and drop the claim): other shards reuse it."""
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO listings VALUES (?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT(key) DO UPDATE SET "
-                "fingerprint = excluded.fingerprint, scanned_at = excluded.scanned_at, tags = excluded.tags, "
-                "endpoint = excluded.endpoint, owner = NULL, lease_until = NULL "
-                "WHERE owner IS NULL OR owner = ?",
-                (str(key), fingerprint, listing.scanned_at.isoformat(), "\n".join(listing.tags),
-                 listing.endpoint, owner),
-            )
+        self._write("shared listings", lambda: self._db.execute(
+            "INSERT INTO listings VALUES (?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT(key) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, scanned_at = excluded.scanned_at, tags = excluded.tags, "
+            "endpoint = excluded.endpoint, owner = NULL, lease_until = NULL "
+            "WHERE owner IS NULL OR owner = ?",
+            (str(key), fingerprint, listing.scanned_at.isoformat(), "\n".join(listing.tags),
+             listing.endpoint, owner),
+        ))
 
     def release_listing(self, key: ObjectKey, *, owner: str) -> None:
         """Drop the caller's claim without a listing (the scan failed): the next shard lists."""
-        with self._transaction():
-            self._db.execute(
-                "UPDATE listings SET owner = NULL, lease_until = NULL WHERE key = ? AND owner = ?",
-                (str(key), owner),
-            )
+        self._write("shared listings", lambda: self._db.execute(
+            "UPDATE listings SET owner = NULL, lease_until = NULL WHERE key = ? AND owner = ?",
+            (str(key), owner),
+        ))
 
     # -- what `imagebot status` shows ------------------------------------------------------------
 
@@ -384,20 +399,19 @@ class StateStore:
 
     def record_app(self, state: AppState) -> None:
         """The last check of a unit; a check that did not sync keeps the last sync's result."""
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO app_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(unit) DO UPDATE SET revision = excluded.revision, sync = excluded.sync, "
-                "health = excluded.health, "
-                "checked_at = excluded.checked_at, synced_revision = excluded.synced_revision, "
-                "why = excluded.why, last_result = COALESCE(excluded.last_result, last_result), "
-                "last_synced_at = COALESCE(excluded.last_synced_at, last_synced_at), "
-                "last_error = CASE WHEN excluded.last_result IS NULL THEN last_error "
-                "ELSE excluded.last_error END",
-                (state.unit, state.revision, state.sync, state.health, state.checked_at.isoformat(),
-                 state.synced_revision, "\n".join(state.why), state.last_result,
-                 state.last_synced_at.isoformat() if state.last_synced_at else None, state.last_error),
-            )
+        self._write("app status", lambda: self._db.execute(
+            "INSERT INTO app_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(unit) DO UPDATE SET revision = excluded.revision, sync = excluded.sync, "
+            "health = excluded.health, "
+            "checked_at = excluded.checked_at, synced_revision = excluded.synced_revision, "
+            "why = excluded.why, last_result = COALESCE(excluded.last_result, last_result), "
+            "last_synced_at = COALESCE(excluded.last_synced_at, last_synced_at), "
+            "last_error = CASE WHEN excluded.last_result IS NULL THEN last_error "
+            "ELSE excluded.last_error END",
+            (state.unit, state.revision, state.sync, state.health, state.checked_at.isoformat(),
+             state.synced_revision, "\n".join(state.why), state.last_result,
+             state.last_synced_at.isoformat() if state.last_synced_at else None, state.last_error),
+        ))
 
     def apps(self) -> dict[str, AppState]:
         """Every unit's last recorded state, by unit name (``argocd/web-dev``)."""
@@ -417,14 +431,18 @@ class StateStore:
 
     def forget_app(self, unit: str) -> None:
         """A unit that no longer exists (its ApplicationSet deleted it): its state and history go."""
-        with self._transaction():
+
+        def delete() -> None:
             self._db.execute("DELETE FROM app_status WHERE unit = ?", (unit,))
             self._db.execute("DELETE FROM sync_history WHERE unit = ?", (unit,))
+
+        self._write("forgotten app", delete)
 
     def record_sync(self, record: SyncRecord, *, limit: int) -> None:
         """Append to the unit's history, keeping only the newest ``limit`` entries (Argo CD's
         ``revisionHistoryLimit``; at least one is always kept)."""
-        with self._transaction(immediate=True):  # reads, then writes: concurrent checks take turns
+
+        def append() -> None:
             (last,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM sync_history WHERE unit = ?",
                                        (record.unit,)).fetchone()
             self._db.execute(
@@ -434,6 +452,9 @@ class StateStore:
             )
             self._db.execute("DELETE FROM sync_history WHERE unit = ? AND id <= ?",
                              (record.unit, last + 1 - max(1, limit)))
+
+        # reads, then writes: concurrent checks take turns (IMMEDIATE takes the write lock first)
+        self._write("sync history", append, immediate=True)
 
     def history(self, unit: str) -> tuple[SyncRecord, ...]:
         """The unit's sync history, oldest first."""
@@ -451,12 +472,11 @@ class StateStore:
 
     def record_rollback(self, rollback: Rollback) -> None:
         """A policy's tag was rolled back in Git; replaces an earlier rollback of that policy."""
-        with self._transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO rollbacks VALUES (?, ?, ?, ?, ?)",
-                (str(rollback.policy), rollback.tag, rollback.revision, rollback.at.isoformat(),
-                 rollback.application),
-            )
+        self._write("rollback", lambda: self._db.execute(
+            "INSERT OR REPLACE INTO rollbacks VALUES (?, ?, ?, ?, ?)",
+            (str(rollback.policy), rollback.tag, rollback.revision, rollback.at.isoformat(),
+             rollback.application),
+        ))
 
     def rollbacks(self) -> dict[ObjectKey, Rollback]:
         """Every policy's last rollback."""
@@ -465,7 +485,7 @@ class StateStore:
             for policy, tag, revision, at, app in self._db.execute("SELECT * FROM rollbacks ORDER BY policy")
         }
 
-    def _write(self, what: str, statements: Callable[[], object]) -> None:
+    def _write(self, what: str, statements: Callable[[], object], *, immediate: bool = False) -> None:
         """Run ``statements`` in one transaction. When another process holds the file locked for
         longer than ``wait`` seconds, log it once, remember ``what`` in :attr:`unrecorded` and go
         on: the run's results stay valid without their record (the next run writes them), while
@@ -474,7 +494,7 @@ class StateStore:
             self.unrecorded.append(what)
             return
         try:
-            with self._transaction():
+            with self._transaction(immediate=immediate):
                 statements()
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):

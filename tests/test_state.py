@@ -282,3 +282,38 @@ def test_concurrent_writers_of_sync_history_wait_for_each_other(tmp_path: Path) 
     assert errors == []
     with StateStore(path) as store:
         assert [len(store.history(f"argocd/app-{i}")) for i in range(4)] == [5, 5, 5, 5]
+
+
+def test_sync_loop_writes_to_a_file_locked_past_the_wait_go_on_unrecorded(tmp_path: Path) -> None:
+    """The sync loop's and rollback's records, like the scan's: another process holding the file
+    locked past ``wait`` seconds is logged and named in ``unrecorded`` (the sync itself is done);
+    it raised sqlite3.OperationalError out of the loop's check and ``imagebot sync --state``."""
+    import sqlite3
+
+    from imagebot.model.cluster import AppState, SyncRecord
+    from imagebot.model.history import Rollback
+
+    path = tmp_path / "state.db"
+    StateStore(path).close()
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with StateStore(path, wait=0.05) as store:
+            store.record_app(AppState(unit="argocd/web", revision="a" * 40, sync="Synced", health="Healthy",
+                                      checked_at=T0))
+            store.record_sync(SyncRecord(unit="argocd/web", revision="a" * 40, result="Succeeded",
+                                         started_at=T0, finished_at=T1), limit=5)
+            store.forget_app("argocd/old")
+            store.record_rollback(Rollback(ObjectKey("flux-system", "web"), Tag("1.1.0"), "b" * 40, T1,
+                                           "argocd/web"))
+            assert store.unrecorded == ["app status", "sync history", "forgotten app", "rollback"]
+        with StateStore(path, wait=0.05) as store:  # a shard lists without sharing, and says so
+            assert _claim(store, "a", T0) is None
+            store.store_listing(KEY, "f1", SharedListing((Tag("v1"),), T0), owner="a")
+            store.release_listing(KEY, owner="a")
+            assert store.unrecorded == ["shared listings", "shared listings", "shared listings"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with StateStore(path) as store:
+        assert store.apps() == {} and store.rollbacks() == {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from imagebot import config, pipeline, state
@@ -58,12 +59,22 @@ def run(args: argparse.Namespace) -> int:
         to=args.to, pull_request=args.pull_request, repo=args.repo, workdir=args.workdir,
         dry_run=args.dry_run, message_template=args.message_template,
     )
-    with state.StateStore(state_path(args)) as store:
+    with state.StateStore(state_path(args), wait=args.state_wait) as store:
         report = pipeline.rollback(cfg, app=args.app, secrets=config.SecretStore(args.secrets_dir),
                                    state=store, options=options)
+        unrecorded = "rollback" in store.unrecorded
+    code = 0
+    if unrecorded and report.images and not args.dry_run:
+        # the revert is in Git; without the record the bot may propose the rolled-back tags again
+        tags = ", ".join(f"{i.rolled_back} ({i.policy})" for i in report.images)
+        print(f"imagebot: the revert is done, but state store {store.path} was locked by another "
+              f"process, so the rollback is not recorded and imagebot may propose {tags} again; narrow "
+              "the ImagePolicy until a newer tag appears (running rollback again would revert the next "
+              "older update)", file=sys.stderr)
+        code = 1
     if args.json:
         print(json.dumps(pipeline.rollback_summary(report), indent=2))
-        return 0
+        return code
     print(f"rollback {report.application} ({report.path or '.'}) via automation {report.automation}")
     for commit in report.reverted:
         print(f"  revert {commit.sha[:12]} {commit.title}")
@@ -80,4 +91,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"committed {report.revision.sha[:12]} on {report.revision.branch}")
     else:
         print("nothing to change: the files already hold what the revert would write")
-    return 0
+    return code

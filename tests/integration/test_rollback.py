@@ -195,6 +195,35 @@ def test_rollback_reverts_the_last_update_and_holds_the_tag_until_a_newer_one(
     assert f"{image}:1.2.0" in show(bare, "apps/web/overlays/dev/deploy.yaml", genv)
 
 
+def test_a_rollback_the_locked_state_file_could_not_record_says_so_and_exits_1(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The revert is in Git; the hold is not (another process holds the state file past
+    --state-wait), so the bot may propose the tag again: said, exit 1, no traceback."""
+    import sqlite3
+
+    bare = make_bare(tmp_path / "gitops.git", files(image), env=genv)
+    cfg = write_config(tmp_path / "policies", image=image, url=f"file://{bare}")
+    common = ["--config", str(cfg), "--state", str(tmp_path / "s.db"), "--workdir", str(tmp_path / "work")]
+    code, _, err = imagebot(capsys, "run", *common)
+    assert code == 0, err
+    holder = sqlite3.connect(str(tmp_path / "s.db"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        code, out, err = imagebot(capsys, "rollback", "argocd/web-prod", "--state-wait", "0.05", *common)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert code == 1, err
+    assert f"{image} 1.1.0 -> 1.0.0" in out
+    assert f"{image}:1.0.0" in show(bare, "apps/web/overlays/prod/deploy.yaml", genv)
+    assert "the revert is done" in err and "1.1.0 (flux-system/web-prod)" in err
+    assert "narrow the ImagePolicy" in err and "Traceback" not in err
+    with state.StateStore(tmp_path / "s.db") as store:
+        assert store.rollbacks() == {}
+
+
 def test_to_reverts_every_update_since_a_revision(
     tmp_path: Path, image: str, registry_anonymous: RegistryServer, genv: dict[str, str],
     capsys: pytest.CaptureFixture[str],
