@@ -14,6 +14,7 @@ import datetime
 from collections.abc import Iterator, Sequence
 
 import pygit2
+from pygit2.enums import SortMode
 
 from imagebot import errors
 from imagebot.git import _commit
@@ -39,38 +40,40 @@ def _logged(commit: pygit2.Commit) -> LoggedCommit:
     )
 
 
-def _first_parents(repo: pygit2.Repository, sha: str) -> Iterator[pygit2.Commit]:
-    commit: pygit2.Commit | None = repo.revparse_single(sha).peel(pygit2.Commit)
-    while commit is not None:
-        yield commit
-        if not commit.parent_ids:
-            return
+def _history(repo: pygit2.Repository, head: pygit2.Oid, stop: pygit2.Oid | None) -> Iterator[pygit2.Commit]:
+    """Every commit reachable from ``head`` and not from ``stop``, children before parents."""
+    walker = repo.walk(head, SortMode.TOPOLOGICAL | SortMode.TIME)
+    if stop is not None:
+        walker.hide(stop)
+    for commit in walker:
         try:
-            commit = commit.parents[0]
-        except KeyError:  # a shallow clone's boundary
+            commit.parents  # noqa: B018 - a shallow clone's boundary has parents it does not hold
+        except KeyError:
             raise errors.GitError(
                 f"history ends at {commit.id} (a shallow clone); fetch the full history"
             ) from None
+        yield commit
 
 
 def log(repo: pygit2.Repository, sha: str, *, path: str, stop: str | None = None,
         limit: int = 10_000) -> list[LoggedCommit]:
-    """Commits on ``sha``'s first-parent line that changed something below ``path``, newest first,
-    down to ``stop`` (excluded; it must be on that line) or at most ``limit`` commits back."""
+    """Commits reachable from ``sha`` (not from ``stop``, which must be an ancestor) that changed
+    something below ``path``, newest first, at most ``limit`` commits back. Merged branches count:
+    an update merged by a pull request's merge commit sits on the merge's second parent. A merge
+    is listed when it changed the path against its first parent."""
     path = _commit.normalise(path)
-    stop_id = str(repo.revparse_single(stop).peel(pygit2.Commit).id) if stop else None
+    head = repo.revparse_single(sha).peel(pygit2.Commit).id
+    stop_id = repo.revparse_single(stop).peel(pygit2.Commit).id if stop else None
+    if stop_id is not None and stop_id != head and not repo.descendant_of(head, stop_id):
+        raise errors.GitError(f"{stop} is not an ancestor of {sha[:12]}")
     found: list[LoggedCommit] = []
-    for count, commit in enumerate(_first_parents(repo, sha)):
-        if str(commit.id) == stop_id:
-            return found
+    for count, commit in enumerate(_history(repo, head, stop_id)):
         if count >= limit:
             break
         here = _entry_id(commit.tree, path)
         before = _entry_id(commit.parents[0].tree, path) if commit.parent_ids else None
         if here != before:
             found.append(_logged(commit))
-    if stop_id is not None:
-        raise errors.GitError(f"{stop} is not an ancestor of {sha[:12]} on its first-parent line")
     return found
 
 

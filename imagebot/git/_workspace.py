@@ -415,9 +415,9 @@ class Workspace:
         return str(self._repo.references[tracking].target)
 
     def log(self, sha: str, *, path: str, stop: str | None = None) -> list[LoggedCommit]:
-        """Commits on ``sha``'s first-parent line that changed something below ``path`` (relative
-        to :attr:`root`), newest first, down to ``stop`` (excluded). A shallow history is deepened
-        by the caller (``fetch_branch(name, depth=0)``)."""
+        """Commits reachable from ``sha`` that changed something below ``path`` (relative to
+        :attr:`root`), newest first, down to ``stop`` (excluded), merged branches included. A
+        shallow history is deepened by the caller (``fetch_branch(name, depth=0)``)."""
         with map_git_errors("log", self.url):
             try:
                 return _history.log(self._repo, sha, path=self.git_path(path), stop=stop)

@@ -222,6 +222,37 @@ def test_a_rollback_the_locked_state_file_could_not_record_says_so_and_exits_1(
     assert "narrow the ImagePolicy" in err and "Traceback" not in err
     with state.StateStore(tmp_path / "s.db") as store:
         assert store.rollbacks() == {}
+def test_an_update_merged_with_a_merge_commit_is_found_and_reverted(
+    tmp_path: Path, image: str, genv: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Prod's updates arrive by pull request; GitHub's default "Create a merge commit" puts the
+    bot's commit on the merge's second parent. Rollback walked the first-parent line only and
+    said there was no image-update commit."""
+    bare = make_bare(tmp_path / "gitops.git", files(image), env=genv)
+    cfg = write_config(tmp_path / "policies", image=image, url=f"file://{bare}")
+    common = ["--config", str(cfg), "--state", str(tmp_path / "s.db"), "--workdir", str(tmp_path / "work")]
+    initial = git("rev-parse", "main", cwd=bare, env=genv).strip()
+    assert imagebot(capsys, "run", *common)[0] == 0
+    update = git("rev-parse", "main", cwd=bare, env=genv).strip()
+    # main as a reviewed merge leaves it: a human commit, then the bot's branch merged --no-ff
+    work = tmp_path / "reviewer"
+    git("clone", "-q", str(bare), str(work), cwd=tmp_path, env=genv)
+    git("reset", "-q", "--hard", initial, cwd=work, env=genv)
+    (work / "README.md").write_text("reviewed\n")
+    git("add", "README.md", cwd=work, env=genv)
+    git("commit", "-q", "-m", "human: readme", cwd=work, env=genv)
+    git("merge", "-q", "--no-ff", "-m", "Merge pull request #7 from org/imagebot/web", update, cwd=work, env=genv)
+    git("push", "-q", "--force", "origin", "main", cwd=work, env=genv)
+    assert f"{image}:1.1.0" in show(bare, "apps/web/overlays/prod/deploy.yaml", genv)
+
+    code, out, err = imagebot(capsys, "rollback", "argocd/web-prod", *common)
+
+    assert code == 0, err
+    assert f"revert {update[:12]}" in out
+    assert f"{image}:1.0.0" in show(bare, "apps/web/overlays/prod/deploy.yaml", genv)
+    assert f"{image}:1.1.0" in show(bare, "apps/web/overlays/dev/deploy.yaml", genv)  # dev untouched
+    assert show(bare, "README.md", genv) == "reviewed\n"
+    assert f"This reverts commit {update}." in git("log", "-1", "--format=%B", "main", cwd=bare, env=genv)
 
 
 def test_to_reverts_every_update_since_a_revision(
