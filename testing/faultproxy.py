@@ -54,6 +54,8 @@ class Gate:
         self._outcome: Outcome = "forward"
         self._lock = threading.Lock()
         self._left = times
+        self._count = 0
+        self._counted = threading.Condition(self._lock)
 
     def take(self) -> bool:
         """Claim the gate for one request (False: it has held all it may)."""
@@ -64,14 +66,19 @@ class Gate:
             return True
 
     def block(self) -> Outcome:
+        with self._counted:
+            self._count += 1
+            self._counted.notify_all()
         self.arrived.set()
         self._released.wait()
         return self._outcome
 
-    def wait_arrived(self, timeout: float = 60.0) -> None:
-        """A hang guard, not a measurement: fails when no request arrived in ``timeout``."""
-        if not self.arrived.wait(timeout):
-            raise AssertionError("no request reached the gate")
+    def wait_arrived(self, count: int = 1, timeout: float = 60.0) -> None:
+        """Until ``count`` requests are held. A hang guard, not a measurement: fails when they
+        did not arrive in ``timeout``."""
+        with self._counted:
+            if not self._counted.wait_for(lambda: self._count >= count, timeout):
+                raise AssertionError(f"{self._count} of {count} requests reached the gate")
 
     def release(self, outcome: Outcome = "forward") -> None:
         self._outcome = outcome

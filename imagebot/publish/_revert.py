@@ -103,8 +103,8 @@ def render_revert_message(template: str | None, data: RevertData) -> str:
 def history(workspace: git.Workspace, target: Target, *, path: str,
             stop: str | None = None) -> tuple[Target, list[LoggedCommit]]:
     """The commits reachable from ``target`` that changed ``path`` (merged branches included),
-    newest first, down to ``stop`` (a sha or ref, excluded). A shallow clone or checkout is deepened first (the target
-    moves to the branch's head as fetched then)."""
+    newest first, down to ``stop`` (a sha or ref, excluded). A shallow clone or checkout is
+    deepened first (the target moves to the branch's head as fetched then)."""
     if workspace.is_shallow:
         branch = target.branch if workspace.in_place else workspace.branch
         deepened = workspace.deepen(branch) if branch else None

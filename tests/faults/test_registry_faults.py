@@ -80,9 +80,9 @@ def test_registry_killed_mid_listing(fleet: Fleet) -> None:
 def test_registry_killed_mid_digests(fleet: Fleet) -> None:
     """The scan listed every tag; the registry dies while the selected tags' digests are looked
     up. Tag markers need no digest: the change is written, with one warning per repository."""
-    gate = fleet.proxy.hold(r"^HEAD /v2/team/a\d/manifests/")
+    gate = fleet.proxy.hold(r"^HEAD /v2/team/a\d/manifests/", times=2)  # a1's and a2's selected tag
     process = fleet.start()
-    gate.wait_arrived()
+    gate.wait_arrived(2)  # both held: neither may be answered before the registry dies
     kill(fleet)
     gate.release("forward")
     _, err = process.communicate(timeout=180)
