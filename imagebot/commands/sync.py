@@ -208,6 +208,13 @@ def render_all(
     for unit in sorted(units, key=lambda u: (u.repo_url, str(u.ref))):
         try:
             root, revision = source.checkout(unit)
+        except ConfigError:
+            raise
+        except ImagebotError as exc:  # the source cannot be fetched: say whose, and the way around it
+            hint = "" if args.repo is not None else " (to render a local checkout instead, pass --repo DIR)"
+            failed.append((unit, f"{unit.name}: {exc}{hint}"))
+            continue
+        try:
             namespaced = clusters.for_unit(unit).namespaced if clusters is not None else None
             done.append((sync.render(unit, root, namespaced=namespaced,
                                      allow_remote=args.allow_remote_bases), revision))

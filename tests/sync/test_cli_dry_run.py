@@ -98,3 +98,28 @@ def test_hooks_are_listed_after_the_objects(tmp_path: Path, capsys: pytest.Captu
     [unit] = json.loads(capsys.readouterr().out)["units"]
     assert [(h["name"], h["phases"], h["wave"]) for h in unit["hooks"]] == [
         ("migrate-*", ["PreSync"], 0), ("smoke", ["PostSync"], 2)]
+
+
+def test_an_unreachable_source_names_its_units_and_suggests_a_local_checkout(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bundled policies name a remote this machine cannot fetch (as a first try without
+    --repo does): each unit was reported by the same bare line, with no unit and no way out."""
+    missing = tmp_path / "nowhere.git"
+    policies = write_tree(tmp_path / "policies", {"apps.yaml": "\n---\n".join(
+        f"""\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Application
+        metadata: {{name: {name}, namespace: argocd}}
+        spec:
+          source: {{repoURL: 'file://{missing}', path: {name}}}
+          destination: {{server: https://kubernetes.default.svc, namespace: shop}}
+        """ for name in ("one", "two"))})
+
+    code = cli.main(["--log-format", "text", "sync", "--dry-run", "--config", str(policies),
+                     "--workdir", str(tmp_path / "work")])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("imagebot: ")]
+    assert [line.split(":", 2)[1].strip() for line in lines] == ["argocd/one", "argocd/two"], err
+    assert all(f"file://{missing}" in line and "pass --repo DIR" in line for line in lines), err
