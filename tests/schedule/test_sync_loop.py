@@ -16,20 +16,26 @@ APScheduler paused and an injected clock (nothing sleeps; jobs are called as the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
-from collections.abc import Iterator
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
 from imagebot import sync
+from imagebot.config import SecretStore
 from imagebot.model.changes import ChangeSet, FieldChange, FileChange
 from imagebot.model.cluster import AppState, SyncRecord
 from imagebot.model.ids import ObjectKey
 from imagebot.model.revisions import PullRequestRef, Revision
 from imagebot.pipeline import AutomationReport, RunReport
-from imagebot.schedule import ServeSettings, Service
+from imagebot.schedule import HTTPServer, Metrics, ServeSettings, Service
 from imagebot.state import StateStore
 from testing import fluxyaml
 from testing.gitrepos import git, git_env, write_files
@@ -315,23 +321,12 @@ spec:
 """
 
 
-def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: KubeEmulator, tmp_path: Path,
-                                                       clock: Clock) -> None:
-    import hashlib
-    import hmac
-    import json
-
-    import httpx
-
-    from imagebot import config
-    from imagebot.schedule import HTTPServer, Metrics
-
-    token = "push-token-81d3"
-    write_files(fleet.policies, {"hooks.yaml": fluxyaml.git_repository("fleet", str(fleet.repo)) + "---\n"
-                                 + RECEIVER.format(name="github", namespace="flux-system", type="github",
-                                                   resources="{kind: GitRepository, name: fleet}")
-                                 + RECEIVER.format(name="generic", namespace="argocd", type="generic",
-                                                   resources="{kind: Application, name: prod}")})
+@contextlib.contextmanager
+def _serving_webhooks(fleet: Fleet, emulator: KubeEmulator, tmp_path: Path, clock: Clock,
+                      files: dict[str, str], token: str) -> Iterator[tuple[Service, HTTPServer, Metrics]]:
+    """A paused service over ``files`` (its Receivers' secret ``hooks`` holds ``token``), with its
+    webhook server on a free loopback port."""
+    write_files(fleet.policies, files)
     (tmp_path / "secrets" / "hooks").mkdir(parents=True)
     (tmp_path / "secrets" / "hooks" / "token").write_text(token)
     service = Service(ServeSettings(
@@ -340,8 +335,35 @@ def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: Ku
     service.start(paused=True)
     metrics = Metrics()
     server = HTTPServer(("127.0.0.1", 0), service=service, metrics=metrics,
-                        secrets=config.SecretStore(tmp_path / "secrets")).start()
+                        secrets=SecretStore(tmp_path / "secrets")).start()
     try:
+        yield service, server, metrics
+    finally:
+        server.stop()
+        service.stop(0)
+
+
+def _github_push(server: HTTPServer, token: str, *, ref: str, delivery: str, added: Sequence[str] = (),
+                 modified: Sequence[str] = (), signature: str | None = None) -> httpx.Response:
+    """A GitHub push event to the Receiver flux-system/github, signed with ``token``."""
+    body = json.dumps({"ref": ref, "commits": [{"id": "f" * 40, "added": list(added), "modified": list(modified),
+                                                "removed": []}]}).encode()
+    signed = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+    return httpx.post(f"http://127.0.0.1:{server.port}" + server.paths()[ObjectKey("flux-system", "github")],
+                      content=body, headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
+                                             "X-Hub-Signature-256": signature or signed,
+                                             "Content-Type": "application/json"})
+
+
+def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: KubeEmulator, tmp_path: Path,
+                                                       clock: Clock) -> None:
+    token = "push-token-81d3"
+    files = {"hooks.yaml": fluxyaml.git_repository("fleet", str(fleet.repo)) + "---\n"
+             + RECEIVER.format(name="github", namespace="flux-system", type="github",
+                               resources="{kind: GitRepository, name: fleet}")
+             + RECEIVER.format(name="generic", namespace="argocd", type="generic",
+                               resources="{kind: Application, name: prod}")}
+    with _serving_webhooks(fleet, emulator, tmp_path, clock, files, token) as (service, server, metrics):
         paths = server.paths()
         base = f"http://127.0.0.1:{server.port}"
 
@@ -353,12 +375,7 @@ def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: Ku
 
         def github(files: list[str], *, ref: str = "refs/heads/main", delivery: str = "1",
                    signature: str | None = None) -> httpx.Response:
-            body = json.dumps({"ref": ref, "commits": [{"id": "f" * 40, "added": [], "modified": files,
-                                                        "removed": []}]}).encode()
-            signed = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
-            return httpx.post(base + paths[ObjectKey("flux-system", "github")], content=body, headers={
-                "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-                "X-Hub-Signature-256": signature or signed, "Content-Type": "application/json"})
+            return _github_push(server, token, ref=ref, delivery=delivery, modified=files, signature=signature)
 
         answer = github(["apps/dev/settings.yaml"])
         assert answer.status_code == 202, answer.text
@@ -378,16 +395,11 @@ def test_a_git_push_webhook_queues_the_units_it_names(fleet: Fleet, emulator: Ku
         assert queued() == ["app:argocd/prod#now"]
         text = metrics.render().decode()
         assert 'imagebot_webhooks_total{receiver="flux-system/github",result="accepted"} 3.0' in text
-    finally:
-        server.stop()
-        service.stop(0)
 
 
 def test_imagebot_apps_shows_what_serve_recorded_also_without_a_cluster(
     service: Service, emulator: KubeEmulator, fleet: Fleet, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import json
-
     from imagebot import cli
 
     head = git("rev-parse", "HEAD", cwd=fleet.repo, env=fleet.env).strip()
@@ -431,30 +443,12 @@ spec:
 def test_an_application_set_job_runs_at_its_interval_and_at_once_on_a_push(
     fleet: Fleet, emulator: KubeEmulator, tmp_path: Path, clock: Clock,
 ) -> None:
-    import hashlib
-    import hmac
-    import json
-
-    import httpx
-
-    from imagebot import config
-    from imagebot.schedule import HTTPServer, Metrics
-
     token = "push-token-5be0"
-    write_files(fleet.policies, {
-        "sets.yaml": APPSET.format(repo=fleet.repo),
-        "hooks.yaml": fluxyaml.fleet(str(fleet.repo)) + "---\n"
-        + RECEIVER.format(name="github", namespace="flux-system", type="github",
-                          resources="{kind: GitRepository, name: fleet}")})
-    (tmp_path / "secrets" / "hooks").mkdir(parents=True)
-    (tmp_path / "secrets" / "hooks" / "token").write_text(token)
-    service = Service(ServeSettings(
-        config_path=fleet.policies, secrets_dir=tmp_path / "secrets", state_path=tmp_path / "state.db",
-        watch=0, grace=1, workdir=tmp_path / "work", kubeconfig=emulator.kubeconfig), clock=clock)
-    service.start(paused=True)
-    server = HTTPServer(("127.0.0.1", 0), service=service, metrics=Metrics(),
-                        secrets=config.SecretStore(tmp_path / "secrets")).start()
-    try:
+    files = {"sets.yaml": APPSET.format(repo=fleet.repo),
+             "hooks.yaml": fluxyaml.fleet(str(fleet.repo)) + "---\n"
+             + RECEIVER.format(name="github", namespace="flux-system", type="github",
+                               resources="{kind: GitRepository, name: fleet}")}
+    with _serving_webhooks(fleet, emulator, tmp_path, clock, files, token) as (service, server, _):
         assert service.interval_of("appset:argocd/dirs") == datetime.timedelta(minutes=3)
         assert {"app:argocd/gen-dev", "app:argocd/gen-prod"} <= set(service.scheduled())
         assert service.unit("app:argocd/gen-dev") is not None
@@ -474,12 +468,7 @@ def test_an_application_set_job_runs_at_its_interval_and_at_once_on_a_push(
         assert queued() == ["appset:argocd/dirs#now"]
 
         def github(ref: str, delivery: str) -> dict[str, object]:
-            body = json.dumps({"ref": ref, "commits": [{"id": "f" * 40, "added": ["apps/new/a.yaml"],
-                                                        "modified": [], "removed": []}]}).encode()
-            signed = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
-            answer = httpx.post(f"http://127.0.0.1:{server.port}" + server.paths()[ObjectKey("flux-system", "github")],
-                                content=body, headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-                                                       "X-Hub-Signature-256": signed})
+            answer = _github_push(server, token, ref=ref, delivery=delivery, added=["apps/new/a.yaml"])
             assert answer.status_code == 202, answer.text
             found: dict[str, object] = answer.json()
             return found
@@ -488,9 +477,6 @@ def test_an_application_set_job_runs_at_its_interval_and_at_once_on_a_push(
         assert queued() == []
         assert github("refs/heads/main", "2")["applicationSets"] == ["appset:argocd/dirs"]
         assert queued() == ["appset:argocd/dirs#now"]
-    finally:
-        server.stop()
-        service.stop(0)
 
 
 def test_serve_takes_the_application_set_interval_from_its_flag() -> None:
