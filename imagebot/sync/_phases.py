@@ -7,7 +7,7 @@ itself and calls :func:`start_hook` for its hooks, then :func:`wait` until the s
 hooks completed (always) and ordinary objects healthy (when a later step follows). A hook's
 result comes from its health (gitops-engine ``getOperationPhase``): Healthy or no health is
 Succeeded, Degraded or Unknown is Failed, anything else is still running. :func:`clean_up`
-applies the delete policies once the sync is over. Called by :mod:`imagebot.sync._reconcile`.
+applies the delete policies once the sync is over, by the result of the whole sync. Called by :mod:`imagebot.sync._reconcile`.
 """
 
 from __future__ import annotations
@@ -171,18 +171,21 @@ def wait(cluster: KubernetesCluster, refs: Sequence[ObjectRef], hooks: Sequence[
         sleep(poll)
 
 
-def clean_up(cluster: KubernetesCluster, runs: Iterable[HookRun]) -> list[ApplyOutcome]:
-    """Each hook's outcome, after deleting the completed ones their delete policy names."""
+def clean_up(cluster: KubernetesCluster, runs: Iterable[HookRun], *, succeeded: bool) -> list[ApplyOutcome]:
+    """Each hook's outcome, after deleting the completed ones whose delete policy names the
+    result of the whole sync (``succeeded``): ``HookSucceeded`` when it succeeded, ``HookFailed``
+    when it failed, whatever the hook's own result — gitops-engine's rule, applied once the
+    operation is over. A hook still running is left alone."""
+    policy = "HookSucceeded" if succeeded else "HookFailed"
     outcomes = []
     for run in runs:
-        policies = _hooks.delete_policies(run.task.manifest.body)
         notes = ["replaced the earlier one (BeforeHookCreation)"] if run.replaced else []
-        policy = ("HookSucceeded" if run.ok else "HookFailed") if run.done else ""
-        if policy and policy in policies:
+        if run.done and policy in _hooks.delete_policies(run.task.manifest.body):
+            why = f"{policy}: the sync failed" if run.ok and not succeeded else policy
             try:
                 cluster.delete(run.task.ref, propagation="Foreground")
-                notes.append(f"deleted ({policy})")
+                notes.append(f"deleted ({why})")
             except errors.ClusterError as exc:
-                notes.append(f"not deleted ({policy}): {exc}")
+                notes.append(f"not deleted ({why}): {exc}")
         outcomes.append(run.outcome("; ".join(notes)))
     return outcomes

@@ -158,7 +158,8 @@ def _attempt(render: Render, revision: str, cluster: KubernetesCluster, options:
         outcomes.extend(step_outcomes)
         if problem:
             notes.append(f"SyncFail {problem}")
-    results = iter(_phases.clean_up(cluster, runs))  # in the order the hooks were started
+    # in the order the hooks were started; a SyncFail hook's own failure does not change the result
+    results = iter(_phases.clean_up(cluster, runs, succeeded=not failed))
     outcomes = [next(results) if o == ApplyOutcome(o.ref, "hook") else o for o in outcomes]
     message = "; ".join(notes)
     if not options.dry_run:

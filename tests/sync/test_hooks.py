@@ -6,7 +6,8 @@ Aspects under test:
   object is healthy; a Sync hook runs with its wave; hooks of one phase run in wave order;
 * a failed PreSync hook stops the sync, nothing is applied or pruned, and SyncFail hooks run;
 * delete policies: BeforeHookCreation (the default) replaces an earlier hook, HookSucceeded and
-  HookFailed delete completed hooks, an earlier hook without BeforeHookCreation is applied over;
+  HookFailed delete completed hooks by the result of the whole sync (gitops-engine), an earlier
+  hook without BeforeHookCreation is applied over;
 * ``generateName`` hooks get a name per sync; hooks are neither in the inventory nor pruned nor
   counted by ``status``; ``Skip`` objects are never applied; a dry run runs no hook.
 """
@@ -212,6 +213,26 @@ def test_delete_policies(syncer: Syncer, emulator: KubeEmulator) -> None:
     assert _exists(emulator, f"{JOBS}/kept-failed")
     # hooks are not pruned with the ordinary objects
     assert _exists(emulator, f"{JOBS}/before")
+
+
+def test_delete_policies_follow_the_result_of_the_whole_sync(syncer: Syncer, emulator: KubeEmulator) -> None:
+    """gitops-engine deletes HookSucceeded hooks when the operation succeeded and HookFailed hooks
+    when it failed, whatever each hook's own result: a PreSync hook that succeeded before a later
+    step failed is a HookFailed hook to delete, and not a HookSucceeded one."""
+    syncer.write({"app/all.yaml": "\n---\n".join([
+        configmap("settings"),
+        job("ok-kept", "PreSync", policy="HookSucceeded"),
+        job("ok-gone", "PreSync", policy="HookFailed"),
+        job("smoke", "PostSync", policy="HookSucceeded", mode="fail"),
+    ])})
+    result = syncer.sync(options=CREATE_NS)
+    assert result.failed
+    messages = {str(o.ref): o.message for o in result.outcomes}
+    assert messages["Job shop/ok-kept"] == "PreSync hook: Succeeded"
+    assert messages["Job shop/ok-gone"] == "PreSync hook: Succeeded; deleted (HookFailed: the sync failed)"
+    assert messages["Job shop/smoke"].startswith("PostSync hook failed")
+    assert _exists(emulator, f"{JOBS}/ok-kept") and _exists(emulator, f"{JOBS}/smoke")
+    assert not _exists(emulator, f"{JOBS}/ok-gone")
 
 
 def test_generate_name_hooks_get_a_name_per_sync(syncer: Syncer, emulator: KubeEmulator) -> None:

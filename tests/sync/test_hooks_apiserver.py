@@ -5,8 +5,10 @@ Aspects under test:
 * a PreSync Job runs to completion before the Deployment is applied, a PostSync Job only after
   the Deployment is Healthy (the order the test kubelet ran the Pods in, from its event log);
 * a failing PreSync Job stops the sync (nothing applied) and the SyncFail Job runs;
-* delete policies: HookSucceeded and HookFailed delete the completed Job, BeforeHookCreation
-  (the default) replaces the earlier one, a hook without it is kept and not run again.
+* delete policies follow the result of the whole sync (gitops-engine): HookSucceeded Jobs are
+  deleted when it succeeded, HookFailed ones when it failed, whatever each Job's own result;
+  BeforeHookCreation (the default) replaces the earlier one, a hook without it is kept and not
+  run again.
 """
 
 from __future__ import annotations
@@ -111,33 +113,40 @@ def test_delete_policies(tmp_path: Path, kube_cluster: KubeCluster, kube_namespa
     ns = kube_namespace
     write_tree(tmp_path, {"app/all.yaml": "\n---\n".join([
         job("before", "PreSync"),
-        job("gone-ok", "PreSync", policy="HookSucceeded"),
-        job("kept-ok", "PreSync", policy="HookFailed"),
+        job("ok-kept", "PreSync", policy="HookSucceeded"),
+        job("ok-gone", "PreSync", policy="HookFailed"),
         job("gone-failed", "PostSync", policy="HookFailed", mode="fail"),
         job("kept-failed", "PostSync", policy="HookSucceeded", mode="fail"),
     ])})
     first = _sync(kube_cluster, tmp_path, ns)
+    # the sync failed (a PostSync hook did): HookFailed hooks go, whatever their own result
+    assert first.failed
     messages = {o.ref.name: o.message for o in first.outcomes}
-    assert messages["gone-ok"] == "PreSync hook: Succeeded; deleted (HookSucceeded)"
-    assert messages["kept-ok"] == "PreSync hook: Succeeded"
+    assert messages["ok-kept"] == "PreSync hook: Succeeded"
+    assert messages["ok-gone"] == "PreSync hook: Succeeded; deleted (HookFailed: the sync failed)"
     assert messages["gone-failed"].endswith("; deleted (HookFailed)")
     assert not messages["kept-failed"].endswith(")")
-    for name in ("gone-ok", "gone-failed"):  # foreground deletion: the garbage collector removes the pods first
+    for name in ("ok-gone", "gone-failed"):  # foreground deletion: the garbage collector removes the pods first
         kube_cluster.wait_for(f"/apis/batch/v1/namespaces/{ns}/jobs",
                               lambda jobs, name=name: name not in {j["metadata"]["name"] for j in jobs["items"]})
-    kept = {name: _job(kube_cluster, ns, name) for name in ("before", "kept-ok", "kept-failed")}
+    kept = {name: _job(kube_cluster, ns, name) for name in ("before", "ok-kept", "kept-failed")}
     assert all(kept.values()), kept
     uids = {name: job_["metadata"]["uid"] for name, job_ in kept.items() if job_ is not None}
 
     write_tree(tmp_path, {"app/all.yaml": "\n---\n".join([
-        job("before", "PreSync"), job("kept-ok", "PreSync", policy="HookFailed"),
+        job("before", "PreSync"), job("ok-kept", "PreSync", policy="HookFailed"),
+        job("gone-ok", "PreSync", policy="HookSucceeded"),
     ])})
     second = _sync(kube_cluster, tmp_path, ns)
     assert not second.failed, second
     messages = {o.ref.name: o.message for o in second.outcomes}
     assert messages["before"] == "PreSync hook: Succeeded; replaced the earlier one (BeforeHookCreation)"
+    assert messages["gone-ok"] == "PreSync hook: Succeeded; deleted (HookSucceeded)"
     replaced = _job(kube_cluster, ns, "before")
     assert replaced is not None and replaced["metadata"]["uid"] != uids["before"]
     assert replaced["status"]["succeeded"] == 1  # it ran again
-    again = _job(kube_cluster, ns, "kept-ok")
-    assert again is not None and again["metadata"]["uid"] == uids["kept-ok"]
+    # without BeforeHookCreation the earlier (complete) Job is applied over, not run again
+    again = _job(kube_cluster, ns, "ok-kept")
+    assert again is not None and again["metadata"]["uid"] == uids["ok-kept"]
+    kube_cluster.wait_for(f"/apis/batch/v1/namespaces/{ns}/jobs",
+                          lambda jobs: "gone-ok" not in {j["metadata"]["name"] for j in jobs["items"]})
