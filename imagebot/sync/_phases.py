@@ -7,7 +7,9 @@ itself and calls :func:`start_hook` for its hooks, then :func:`wait` until the s
 hooks completed (always) and ordinary objects healthy (when a later step follows). A hook's
 result comes from its health (gitops-engine ``getOperationPhase``): Healthy or no health is
 Succeeded, Degraded or Unknown is Failed, anything else is still running. :func:`clean_up`
-applies the delete policies once the sync is over, by the result of the whole sync. Called by :mod:`imagebot.sync._reconcile`.
+applies the delete policies once the sync is over, by the result of the whole sync;
+:func:`wait_deleted` holds the PostSync hooks until what prune deleted is gone. Called by
+:mod:`imagebot.sync._reconcile`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from imagebot.sync import _health, _hooks, _order, _tracking
 from imagebot.sync._cluster import KubernetesCluster
 from imagebot.sync._render import Manifest, Render
 
-__all__ = ["HookRun", "Task", "clean_up", "start_hook", "steps", "wait"]
+__all__ = ["HookRun", "Task", "clean_up", "start_hook", "steps", "wait", "wait_deleted"]
 
 _PHASE_RANK = {phase: rank for rank, phase in enumerate(_hooks.PHASES)}
 Healthy = health_model.HealthStatus.HEALTHY
@@ -168,6 +170,27 @@ def wait(cluster: KubernetesCluster, refs: Sequence[ObjectRef], hooks: Sequence[
                 if not run.done:
                     run.message = f"after {limit:.0f} s: {run.message or 'running'}"
             return f"was not healthy after {limit:.0f} s: {'; '.join(waiting)}"
+        sleep(poll)
+
+
+def wait_deleted(cluster: KubernetesCluster, refs: Sequence[ObjectRef], *, limit: float, poll: float,
+                 sleep: Callable[[float], None], clock: Callable[[], float]) -> str:
+    """'' once every object in ``refs`` is gone; else (after ``limit`` seconds) what still is.
+
+    gitops-engine moves to the next phase only once what it pruned is gone: a foreground
+    deletion ends when the dependents and finalizers are done."""
+    deadline = clock() + limit
+    while True:
+        left = []
+        for ref in refs:
+            live = cluster.get(ref)
+            if live is not None:
+                finalizers = ", ".join((live.get("metadata") or {}).get("finalizers") or [])
+                left.append(f"{ref} (finalizers: {finalizers})" if finalizers else str(ref))
+        if not left:
+            return ""
+        if clock() >= deadline:
+            return f"pruned objects still awaiting deletion after {limit:.0f} s: {'; '.join(left)}"
         sleep(poll)
 
 

@@ -133,11 +133,11 @@ def _attempt(render: Render, revision: str, cluster: KubernetesCluster, options:
     for index, ((phase, wave), tasks) in enumerate(steps):
         if phase == "PostSync" and not pruned:
             pruned = True
-            prune_outcomes, kept = _prune(render, cluster, inventory, options,
-                                          failed=bool(stopped) or _failed(outcomes), notes=notes)
+            prune_outcomes, kept, problem = _prune_step(render, cluster, inventory, options, notes=notes,
+                                                        failed=bool(stopped) or _failed(outcomes))
             outcomes.extend(prune_outcomes)
-            if _failed(prune_outcomes) and not stopped:
-                stopped = "not applied: prune failed"
+            if problem and not stopped:
+                stopped, error = f"not applied: {problem}", "" if problem == "prune failed" else problem
         if stopped:
             outcomes.extend(ApplyOutcome(t.ref, "skipped", stopped) for t in tasks)
             continue
@@ -180,6 +180,29 @@ def _record(cluster: KubernetesCluster, render: Render, inventory: _inventory.In
                          namespace_exists=inventory.exists)
 
 
+def _prune_step(
+    render: Render, cluster: KubernetesCluster, inventory: _inventory.Inventory, options: SyncOptions, *,
+    failed: bool, notes: list[str],
+) -> tuple[list[ApplyOutcome], list[ObjectRef], str]:
+    """Prune before the PostSync hooks, which run once what it deleted is gone (gitops-engine
+    waits for deletions before the next phase): the outcomes, what prune kept, and why the sync
+    stops ('' to go on)."""
+    outcomes, kept = _prune(render, cluster, inventory, options, failed=failed, notes=notes)
+    if _failed(outcomes):
+        return outcomes, kept, "prune failed"
+    gone = [o.ref for o in outcomes if o.action == "pruned"]
+    if failed or options.dry_run or not gone:
+        return outcomes, kept, ""
+    problem = _phases.wait_deleted(cluster, gone, limit=_limit(render.unit, options), poll=options.poll,
+                                   sleep=options.sleep, clock=options.clock)
+    return outcomes, kept, problem
+
+
+def _limit(unit: Any, options: SyncOptions) -> float:
+    """How long a step may take: the unit's ``timeout`` (Flux), else ``--wave-timeout``."""
+    return float(unit.timeout.total_seconds()) if unit.timeout is not None else options.wave_timeout
+
+
 def _failed(outcomes: Sequence[ApplyOutcome]) -> bool:
     return any(o.action == "failed" for o in outcomes)
 
@@ -189,7 +212,7 @@ def _run_step(cluster: KubernetesCluster, tasks: Sequence[_phases.Task], runs: l
     """Apply one (phase, wave) step and wait for it; '' or why the sync stops, and the outcomes."""
     outcomes: list[ApplyOutcome] = []
     started: list[_phases.HookRun] = []
-    limit = unit.timeout.total_seconds() if unit.timeout is not None else options.wave_timeout
+    limit = _limit(unit, options)
     for task in tasks:
         if not task.hook:
             outcomes.append(_apply_one(cluster, task.manifest, options,

@@ -8,7 +8,8 @@ Aspects under test:
 * delete policies follow the result of the whole sync (gitops-engine): HookSucceeded Jobs are
   deleted when it succeeded, HookFailed ones when it failed, whatever each Job's own result;
   BeforeHookCreation (the default) replaces the earlier one, a hook without it is kept and not
-  run again.
+  run again;
+* PostSync hooks wait until what prune deleted is gone (a finalizer holds a pruned ConfigMap).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from imagebot import sync
 from imagebot.model.cluster import SyncResult
 from testing.kube import KubeCluster, KubeError
-from tests.sync.units import deployment, job, unit, write_tree
+from tests.sync.units import configmap, deployment, job, unit, write_tree
 
 pytestmark = pytest.mark.integration
 
@@ -150,3 +151,33 @@ def test_delete_policies(tmp_path: Path, kube_cluster: KubeCluster, kube_namespa
     assert again is not None and again["metadata"]["uid"] == uids["ok-kept"]
     kube_cluster.wait_for(f"/apis/batch/v1/namespaces/{ns}/jobs",
                           lambda jobs: "gone-ok" not in {j["metadata"]["name"] for j in jobs["items"]})
+
+
+def test_postsync_waits_until_the_pruned_objects_are_gone(
+        tmp_path: Path, kube_cluster: KubeCluster, kube_namespace: str) -> None:
+    """gitops-engine moves to the next phase only once what it pruned is gone (a foreground
+    deletion waits for dependents and finalizers). A pruned ConfigMap held by a finalizer keeps
+    the PostSync hook from running; past the wave timeout the sync fails and says what it waited
+    for. It ran the hook at once."""
+    ns = kube_namespace
+    app = unit("app", namespace=ns, name=f"prune-{ns}", prune=True)
+    held = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, finalizers: [testing.imagebot.dev/hold]}\n"
+            "data: {a: '1'}\n")
+    cluster = sync.connect(kube_cluster.kubeconfig)
+    try:
+        write_tree(tmp_path, {"app/all.yaml": held})
+        first = sync.sync_unit(sync.render(app, tmp_path), "rev1", cluster, sync.SyncOptions(poll=0.2))
+        assert not first.failed, first
+        (tmp_path / "app/all.yaml").write_text(configmap("settings") + "---\n" + job("smoke", "PostSync"))
+        options = sync.SyncOptions(poll=0.2, wave_timeout=2)
+        second = sync.sync_unit(sync.render(app, tmp_path), "rev2", cluster, options)
+    finally:
+        cluster.close()
+        kube_cluster.request("PATCH", f"/api/v1/namespaces/{ns}/configmaps/held", {"metadata": {"finalizers": None}},
+                             content_type="application/merge-patch+json")
+
+    assert second.failed
+    assert ("pruned", f"ConfigMap {ns}/held") in [(o.action, str(o.ref)) for o in second.outcomes]
+    assert ("skipped", f"Job {ns}/smoke") in [(o.action, str(o.ref)) for o in second.outcomes], second
+    assert second.error is not None and f"ConfigMap {ns}/held" in second.error and "deletion" in second.error
+    assert _job(kube_cluster, ns, "smoke") is None
