@@ -78,7 +78,7 @@ def _retry(policy: Fields) -> argo.RetryPolicy | None:
     if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 1):
         raise backoff.error("factor", f"expected a number >= 1, got {factor!r}")
     return argo.RetryPolicy(
-        limit=2 if limit is None else limit,
+        limit=0 if limit is None else limit,  # Argo CD: no limit, no retry
         duration=backoff.duration("duration") or datetime.timedelta(seconds=5),
         factor=2.0 if factor is None else float(factor),
         max_duration=backoff.duration("maxDuration") or datetime.timedelta(minutes=3),

@@ -76,9 +76,10 @@ class ApplicationSource:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """``syncPolicy.retry``: ``limit`` attempts after the first, backoff doubling up to a cap."""
+    """``syncPolicy.retry``: ``limit`` attempts after the first (below 0: until one succeeds; none
+    given: no retry, as Argo CD), backoff doubling up to a cap."""
 
-    limit: int = 2
+    limit: int = 0
     duration: datetime.timedelta = datetime.timedelta(seconds=5)
     factor: float = 2.0
     max_duration: datetime.timedelta = datetime.timedelta(minutes=3)

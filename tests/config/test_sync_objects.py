@@ -80,6 +80,20 @@ def test_application_sync_fields(load_yaml: Load) -> None:
     )
 
 
+@pytest.mark.parametrize(("retry", "expected"), [
+    # Argo CD's RetryStrategy.limit has no default: a retry block without it retries nothing
+    pytest.param("retry: {backoff: {duration: 10s}}", argo.RetryPolicy(limit=0, duration=datetime.timedelta(seconds=10)),
+                 id="no-limit-is-no-retry"),
+    pytest.param("retry: {limit: -1}", argo.RetryPolicy(limit=-1), id="negative-is-unlimited"),
+    pytest.param("retry: {}", argo.RetryPolicy(limit=0), id="empty"),
+])
+def test_retry_defaults_follow_argo_cd(load_yaml: Load, retry: str, expected: argo.RetryPolicy) -> None:
+    text = _APP.replace("retry: {limit: 4, backoff: {duration: 2s, factor: 3, maxDuration: 1m}}", retry) % ""
+    [app] = load_yaml(text).applications.values()
+    assert app.sync_policy.retry == expected
+    assert expected.factor == 2.0 and expected.max_duration == datetime.timedelta(minutes=3)  # Argo's defaults
+
+
 def test_directory_source(load_yaml: Load) -> None:
     directory = "    directory: {recurse: true, include: '{*.yaml,*.json}', exclude: 'test-*'}"
     [app] = load_yaml(_APP % directory).applications.values()
