@@ -48,7 +48,6 @@ if str(ROOT) not in sys.path:  # run as a script: make `testing` importable
 from imagebot import config, git, schedule, sync  # noqa: E402
 from imagebot.model.cluster import AppState, SyncRecord  # noqa: E402
 from imagebot.model.ids import ObjectKey  # noqa: E402
-from imagebot.model.scans import ScanResult  # noqa: E402
 from testing.gitopsloop import files, policies  # noqa: E402
 from testing.gitrepos import git as git_cli  # noqa: E402
 from testing.gitrepos import git_env, make_bare  # noqa: E402
@@ -58,8 +57,8 @@ TOKEN = "bench-loop-token"
 STAGES = ("scan", "commit", "push", "sync", "health")
 
 
-class Timeline:
-    """The service's notifications, with the wall time each arrived (a ``schedule.Listener``)."""
+class Timeline(schedule.Listener):
+    """The service's notifications, with the wall time each arrived."""
 
     def __init__(self) -> None:
         self.lock = threading.Condition()
@@ -68,9 +67,6 @@ class Timeline:
         self.healthy: dict[str, float] = {}  # revision → first check Synced and Healthy there
         self.pushes: list[tuple[float, float, str]] = []  # (start, end, sha)
         self.checks: list[str] = []  # every check, for a report when something times out
-
-    def scanned(self, result: ScanResult, seconds: float) -> None:
-        pass
 
     def automation_ran(self, automation: ObjectKey, report: Any, error: BaseException | None,
                        seconds: float) -> None:
@@ -81,24 +77,6 @@ class Timeline:
         with self.lock:
             self.automations.append((now - seconds, now, revision))
             self.lock.notify_all()
-
-    def job_finished(self, job: str, outcome: Any, seconds: float) -> None:
-        pass
-
-    def push_retried(self, automation: ObjectKey) -> None:
-        pass
-
-    def config_reloaded(self, ok: bool) -> None:
-        pass
-
-    def registry_request(self, host: str, status: int | None, remaining: int | None) -> None:
-        pass
-
-    def appset_failed(self, app_set: ObjectKey, message: str) -> None:
-        pass
-
-    def app_removed(self, unit: str, result: Any) -> None:
-        pass
 
     def app_checked(self, state: AppState, record: SyncRecord | None, previous_health: str | None) -> None:
         now = time.time()

@@ -20,7 +20,6 @@ import hmac
 import json
 import os
 import re
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `testing` importable
     sys.path.insert(0, str(ROOT))
 
-from testing import fluxyaml  # noqa: E402
+from testing import fluxyaml, processes  # noqa: E402
 from testing.gitrepos import git, git_env, make_bare  # noqa: E402
 from testing.gitserver import GitHttpServer  # noqa: E402
 from testing.registry import RegistryServer, free_port  # noqa: E402
@@ -85,15 +84,6 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.01)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _hook_path(log: Path) -> str:
     _wait(lambda: "POST /hook/" in log.read_text(errors="replace"), 60, "the service to start")
     match = re.search(r"POST (/hook/[0-9a-f]{64})", log.read_text(errors="replace"))
@@ -135,7 +125,7 @@ def latency(registry: RegistryServer, work: Path, pushes: int) -> list[float]:
             subjects = git("log", "--format=%H", "main", cwd=bare, env=env).splitlines()
             assert len(subjects) == pushes + 1, f"{len(subjects) - 1} commits for {pushes} pushes"
         finally:
-            _stop(process)
+            processes.stop(process, timeout=60)
     return times
 
 
@@ -182,7 +172,7 @@ def idle(registry: RegistryServer, work: Path, repos: int, window: float) -> dic
         cpu_after, rss, hwm = _proc(process.pid)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     finally:
-        _stop(process)
+        processes.stop(process, timeout=60)
     pattern = r'^imagebot_scans_total\{outcome="ok",.*\} (\S+)$'
     scans = sum(float(v) for v in re.findall(pattern, metrics, re.M))
     return {"startup": startup, "cpu": cpu_after - cpu_before, "rss": rss / 1024, "hwm": hwm / 1024,

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `testing` importable
     sys.path.insert(0, str(ROOT))
 
-from testing import fluxyaml  # noqa: E402
+from testing import fluxyaml, processes  # noqa: E402
 from testing.gitrepos import git, git_env, make_bare  # noqa: E402
 from testing.gitserver import GitHttpServer  # noqa: E402
 from testing.registry import RegistryServer, free_port  # noqa: E402
@@ -243,15 +242,6 @@ def _alive(process: subprocess.Popen[bytes], log: Path) -> None:
         raise SystemExit(f"imagebot serve exited with {process.returncode}: {log.read_text()[-2000:]}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _drive(args: argparse.Namespace, process: subprocess.Popen[bytes], log: Path, *, pusher: Pusher,
            writer: Writer, stop: threading.Event, caught_up: Callable[[], bool],
            say: Callable[[str], None]) -> dict[str, Any]:
@@ -308,7 +298,7 @@ def soak(args: argparse.Namespace, root: Path, say: Callable[[str], None]) -> di
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
         finally:
             stop.set()
-            _stop(process)
+            processes.stop(process, timeout=60)
         history = _history(bare, env)
         final = _final_tags(bare, env)
         reachable = set(git("rev-list", "main", cwd=bare, env=env).split())

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from testing import processes
+
 __all__ = ["SshServer", "SshStartError", "generate_key"]
 
 _STARTUP_ATTEMPTS = 3  # the free port we picked can be taken before sshd binds it
@@ -133,14 +135,8 @@ class SshServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process is not None:
+            processes.stop(process)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -26,6 +26,7 @@ from typing import IO, Literal, Self
 import bcrypt
 import httpx
 
+from testing import processes
 from testing.certs import TLSFiles, make_tls
 from testing.credentials import Credentials, write_docker_config, write_secret
 from testing.images import Format, Image, Index, Platform, build_image, build_index
@@ -74,17 +75,6 @@ def find_binary() -> str:
             "(apt-get install docker-registry)"
         )
     return found
-
-
-def _stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)
 
 
 class RegistryServer:
@@ -290,11 +280,11 @@ class RegistryServer:
             cwd=self.root,
         )
         # safety net if a caller forgets stop(): kill this PID (only this one) at exit
-        self._finalizer = weakref.finalize(self, _stop_process, self._process)
+        self._finalizer = weakref.finalize(self, processes.stop, self._process)
 
     def _kill(self) -> None:
         if self._process is not None:
-            _stop_process(self._process)
+            processes.stop(self._process)
             self._process = None
         if self._finalizer is not None:
             self._finalizer.detach()

@@ -33,7 +33,7 @@ from imagebot.model import notification
 from imagebot.model.cluster import AppState, SyncRecord, SyncResult
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
-from imagebot.schedule._jobs import Outcome
+from imagebot.schedule._listener import Listener
 
 __all__ = ["Event", "Notifier", "events_for_app", "render"]
 
@@ -154,7 +154,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
         response.read(65536)
 
 
-class Notifier:
+class Notifier(Listener):
     """Listens to the service, posts matching events; ``close()`` drains the queue (bounded)."""
 
     def __init__(self, cfg: Callable[[], config.Config], secrets: config.SecretStore, *,
@@ -196,18 +196,6 @@ class Notifier:
                             f"deleting it failed: {result.error}"))
         else:
             self.emit(Event("Application", ObjectKey(namespace, name), "info", "Deleted", result.message))
-
-    def job_finished(self, job: str, outcome: Outcome, seconds: float) -> None:
-        pass
-
-    def push_retried(self, automation: ObjectKey) -> None:
-        pass
-
-    def config_reloaded(self, ok: bool) -> None:
-        pass
-
-    def registry_request(self, host: str, status: int | None, remaining: int | None) -> None:
-        pass
 
     # -- matching and sending ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from imagebot.model.cluster import AppState, SyncRecord, SyncResult
 from imagebot.model.ids import ObjectKey
 from imagebot.model.scans import ScanResult
 from imagebot.schedule._jobs import Outcome
+from imagebot.schedule._listener import Listener
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -27,7 +28,7 @@ SYNC_STATUSES = ("Synced", "OutOfSync", "Unknown")
 HEALTH_STATUSES = ("Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown")
 
 
-class Metrics:
+class Metrics(Listener):
     """Counters and gauges of one service; ``render()`` is the ``/metrics`` body."""
 
     def __init__(self) -> None:

@@ -36,6 +36,7 @@ from imagebot.model.cluster import ApplyOutcome, ObjectRef, SyncResult, UnitStat
 from imagebot.sync import _diff, _health, _inventory, _order, _phases, _tracking
 from imagebot.sync._cluster import KubernetesCluster
 from imagebot.sync._render import Manifest, Render
+from imagebot.sync._units import SyncUnit
 
 __all__ = ["SyncOptions", "prune", "status", "sync_unit"]
 
@@ -198,9 +199,9 @@ def _prune_step(
     return outcomes, kept, problem
 
 
-def _limit(unit: Any, options: SyncOptions) -> float:
+def _limit(unit: SyncUnit, options: SyncOptions) -> float:
     """How long a step may take: the unit's ``timeout`` (Flux), else ``--wave-timeout``."""
-    return float(unit.timeout.total_seconds()) if unit.timeout is not None else options.wave_timeout
+    return unit.timeout.total_seconds() if unit.timeout is not None else options.wave_timeout
 
 
 def _failed(outcomes: Sequence[ApplyOutcome]) -> bool:
@@ -208,7 +209,7 @@ def _failed(outcomes: Sequence[ApplyOutcome]) -> bool:
 
 
 def _run_step(cluster: KubernetesCluster, tasks: Sequence[_phases.Task], runs: list[_phases.HookRun],
-              options: SyncOptions, *, unit: Any, later: bool) -> tuple[str, list[ApplyOutcome]]:
+              options: SyncOptions, *, unit: SyncUnit, later: bool) -> tuple[str, list[ApplyOutcome]]:
     """Apply one (phase, wave) step and wait for it; '' or why the sync stops, and the outcomes."""
     outcomes: list[ApplyOutcome] = []
     started: list[_phases.HookRun] = []

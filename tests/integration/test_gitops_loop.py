@@ -31,7 +31,7 @@ import pytest
 from imagebot import cli, config, pipeline, sync, validation
 from imagebot.model.health import HealthStatus
 from imagebot.model.ids import ObjectKey
-from imagebot.schedule import ServeSettings, Service
+from imagebot.schedule import Listener, ServeSettings, Service
 from imagebot.state import StateStore
 from testing.gitopsloop import ENVS, files, policies
 from testing.gitrepos import git, git_env, make_bare
@@ -176,7 +176,7 @@ class Clock:
         return self.now
 
 
-class Reports:
+class Reports(Listener):
     """A ``schedule.Listener`` keeping each automation job's report."""
 
     def __init__(self) -> None:
@@ -187,14 +187,6 @@ class Reports:
         assert error is None, error
         self.last[automation.name.removeprefix("web-")] = report.automations[0]
 
-    def scanned(self, *args: object) -> None: ...
-    def job_finished(self, *args: object) -> None: ...
-    def push_retried(self, *args: object) -> None: ...
-    def config_reloaded(self, *args: object) -> None: ...
-    def registry_request(self, *args: object) -> None: ...
-    def app_checked(self, *args: object) -> None: ...
-    def appset_failed(self, *args: object) -> None: ...
-    def app_removed(self, *args: object) -> None: ...
 
 
 def test_the_same_loop_driven_by_serves_in_process_service(

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 
 from imagebot import cli, sync
-from imagebot.model.cluster import AppState, SyncRecord
+from imagebot.model.cluster import AppState
 from imagebot.model.ids import ObjectKey
-from imagebot.schedule import Metrics, ServeSettings, Service
+from imagebot.schedule import Listener, Metrics, ServeSettings, Service
 from imagebot.state import StateStore
 from testing import fluxyaml
 from testing.gitrepos import git, git_env, write_files
@@ -70,7 +70,7 @@ spec:
 """
 
 
-class Events:
+class Events(Listener):
     """A listener keeping what the service told about ApplicationSets and removed Applications."""
 
     def __init__(self) -> None:
@@ -82,15 +82,6 @@ class Events:
 
     def app_removed(self, unit: str, result: Any) -> None:
         self.removed.append(unit)
-
-    def scanned(self, *args: object) -> None: ...
-    def automation_ran(self, *args: object) -> None: ...
-    def job_finished(self, *args: object) -> None: ...
-    def push_retried(self, *args: object) -> None: ...
-    def config_reloaded(self, *args: object) -> None: ...
-    def registry_request(self, *args: object) -> None: ...
-
-    def app_checked(self, state: AppState, record: SyncRecord | None, previous: str | None) -> None: ...
 
 
 def test_serve_regenerates_application_sets_and_applies_their_policy_on_a_real_apiserver(

@@ -11,7 +11,7 @@ import pytest
 
 from imagebot import sync
 from imagebot.model.cluster import SyncResult
-from testing.kubeapi import KubeEmulator
+from testing.kubeapi import ApiError, KubeEmulator
 from tests.sync.units import unit, write_tree
 
 
@@ -72,3 +72,14 @@ def syncer(tmp_path: Path, emulator: KubeEmulator) -> Syncer:
 
 def actions(result: SyncResult) -> list[tuple[str, str]]:
     return [(o.action, str(o.ref)) for o in result.outcomes]
+
+
+def exists(emulator: KubeEmulator, path: str) -> bool:
+    """Whether the emulator holds the object at ``path``."""
+    try:
+        emulator.get(path)
+    except ApiError as exc:
+        if exc.code != 404:
+            raise
+        return False
+    return True

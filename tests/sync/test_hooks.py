@@ -19,23 +19,13 @@ from typing import Any
 import pytest
 
 from imagebot.sync import _hooks
-from testing.kubeapi import ApiError, KubeEmulator
-from tests.sync.conftest import Syncer, actions
+from testing.kubeapi import KubeEmulator
+from tests.sync.conftest import Syncer, actions, exists
 from tests.sync.units import configmap, deployment, job
 
 JOBS = "/apis/batch/v1/namespaces/shop/jobs"
 DEPLOY = "/apis/apps/v1/namespaces/shop/deployments"
 CREATE_NS = ("CreateNamespace=true",)
-
-
-def _exists(emulator: KubeEmulator, path: str) -> bool:
-    try:
-        emulator.get(path)
-    except ApiError as exc:
-        if exc.code != 404:
-            raise
-        return False
-    return True
 
 
 def _patched(emulator: KubeEmulator) -> list[str]:
@@ -115,7 +105,7 @@ def test_postsync_waits_for_healthy_objects(tmp_path: Any) -> None:
 
         def controllers() -> None:  # plays the deployment and job controllers, one step per poll
             ready = False
-            if _exists(emulator, f"{DEPLOY}/web"):
+            if exists(emulator, f"{DEPLOY}/web"):
                 live = emulator.get(f"{DEPLOY}/web")
                 ready = bool(live.get("status"))
                 if not ready and len(syncer.sleeps) >= 3:
@@ -123,10 +113,10 @@ def test_postsync_waits_for_healthy_objects(tmp_path: Any) -> None:
                         "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
                         "availableReplicas": 1}}, content_type="application/merge-patch+json")
             for name in ("seed", "smoke"):
-                if _exists(emulator, f"{JOBS}/{name}") and not emulator.get(f"{JOBS}/{name}").get("status"):
+                if exists(emulator, f"{JOBS}/{name}") and not emulator.get(f"{JOBS}/{name}").get("status"):
                     emulator.request("PATCH", f"{JOBS}/{name}/status", {"status": {"conditions": [
                         {"type": "Complete", "status": "True"}]}}, content_type="application/merge-patch+json")
-            seen.append(("poll", ready, _exists(emulator, f"{JOBS}/smoke")))
+            seen.append(("poll", ready, exists(emulator, f"{JOBS}/smoke")))
 
         syncer.on_sleep = controllers
         result = syncer.sync()
@@ -155,8 +145,8 @@ def test_failed_presync_stops_the_sync_and_runs_syncfail(syncer: Syncer, emulato
     assert result.outcomes[1].message == f"PreSync hook failed: {reason}"
     assert result.outcomes[-1].message == "SyncFail hook: Succeeded"
     assert result.error == f"PreSync wave 0 hook Job shop/migrate failed: {reason}"
-    assert not _exists(emulator, f"{DEPLOY}/web")
-    assert not _exists(emulator, f"{JOBS}/smoke")
+    assert not exists(emulator, f"{DEPLOY}/web")
+    assert not exists(emulator, f"{JOBS}/smoke")
     inventory = emulator.get("/api/v1/namespaces/argocd/configmaps/imagebot-inventory-web")
     assert inventory["data"]["phase"] == "Failed"
 
@@ -176,7 +166,7 @@ def test_no_syncfail_when_the_sync_succeeds(syncer: Syncer, emulator: KubeEmulat
     syncer.write({"app/all.yaml": "\n---\n".join([configmap("settings"), job("page", "SyncFail")])})
     result = syncer.sync(options=CREATE_NS)
     assert actions(result) == [("created", "Namespace shop"), ("created", "ConfigMap shop/settings")]
-    assert not _exists(emulator, f"{JOBS}/page")
+    assert not exists(emulator, f"{JOBS}/page")
 
 
 def test_delete_policies(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -191,7 +181,7 @@ def test_delete_policies(syncer: Syncer, emulator: KubeEmulator) -> None:
     messages = {str(o.ref): o.message for o in first.outcomes}
     assert messages["Job shop/gone-ok"] == "PreSync hook: Succeeded; deleted (HookSucceeded)"
     assert messages["Job shop/kept-ok"] == "PreSync hook: Succeeded"
-    assert not _exists(emulator, f"{JOBS}/gone-ok")
+    assert not exists(emulator, f"{JOBS}/gone-ok")
     uids = {name: emulator.get(f"{JOBS}/{name}")["metadata"]["uid"] for name in ("before", "kept-ok")}
 
     second = syncer.sync(options=CREATE_NS)
@@ -209,10 +199,10 @@ def test_delete_policies(syncer: Syncer, emulator: KubeEmulator) -> None:
     third = syncer.sync(options=CREATE_NS)
     messages = {str(o.ref): o.message for o in third.outcomes}
     assert messages["Job shop/gone-failed"].endswith("; deleted (HookFailed)")
-    assert not _exists(emulator, f"{JOBS}/gone-failed")
-    assert _exists(emulator, f"{JOBS}/kept-failed")
+    assert not exists(emulator, f"{JOBS}/gone-failed")
+    assert exists(emulator, f"{JOBS}/kept-failed")
     # hooks are not pruned with the ordinary objects
-    assert _exists(emulator, f"{JOBS}/before")
+    assert exists(emulator, f"{JOBS}/before")
 
 
 def test_delete_policies_follow_the_result_of_the_whole_sync(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -231,8 +221,8 @@ def test_delete_policies_follow_the_result_of_the_whole_sync(syncer: Syncer, emu
     assert messages["Job shop/ok-kept"] == "PreSync hook: Succeeded"
     assert messages["Job shop/ok-gone"] == "PreSync hook: Succeeded; deleted (HookFailed: the sync failed)"
     assert messages["Job shop/smoke"].startswith("PostSync hook failed")
-    assert _exists(emulator, f"{JOBS}/ok-kept") and _exists(emulator, f"{JOBS}/smoke")
-    assert not _exists(emulator, f"{JOBS}/ok-gone")
+    assert exists(emulator, f"{JOBS}/ok-kept") and exists(emulator, f"{JOBS}/smoke")
+    assert not exists(emulator, f"{JOBS}/ok-gone")
 
 
 def test_generate_name_hooks_get_a_name_per_sync(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -266,8 +256,8 @@ def test_skip_is_never_applied_nor_pruned(syncer: Syncer, emulator: KubeEmulator
     assert syncer.status(options=CREATE_NS, prune=True).sync == "Synced"  # not "requires pruning"
     result = syncer.sync(options=CREATE_NS, prune=True)
     assert actions(result) == []
-    assert _exists(emulator, "/api/v1/namespaces/shop/configmaps/settings")
-    assert not _exists(emulator, "/api/v1/namespaces/shop/configmaps/other")
+    assert exists(emulator, "/api/v1/namespaces/shop/configmaps/settings")
+    assert not exists(emulator, "/api/v1/namespaces/shop/configmaps/other")
 
 
 def test_helm_hooks_and_weights(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -289,7 +279,7 @@ def test_dry_run_runs_no_hook(syncer: Syncer, emulator: KubeEmulator) -> None:
     result = syncer.sync(run={"dry_run": True})
     assert actions(result) == [("hook", "Job shop/migrate"), ("created", "ConfigMap shop/settings")]
     assert result.outcomes[0].message == "PreSync hook: not run (dry run)"
-    assert not _exists(emulator, f"{JOBS}/migrate")
+    assert not exists(emulator, f"{JOBS}/migrate")
 
 
 def test_a_hook_that_never_completes_times_out(tmp_path: Any) -> None:

@@ -19,23 +19,13 @@ import datetime
 import pytest
 
 from imagebot.model import argo
-from testing.kubeapi import ApiError, KubeEmulator
-from tests.sync.conftest import Syncer, actions
+from testing.kubeapi import KubeEmulator
+from tests.sync.conftest import Syncer, actions, exists
 from tests.sync.units import configmap, deployment
 
 CM = "/api/v1/namespaces/shop/configmaps"
 DEPLOY = "/apis/apps/v1/namespaces/shop/deployments"
 CREATE_NS = ("CreateNamespace=true",)
-
-
-def _exists(emulator: KubeEmulator, path: str) -> bool:
-    try:
-        emulator.get(path)
-    except ApiError as exc:
-        if exc.code != 404:
-            raise
-        return False
-    return True
 
 
 def test_first_sync_creates_namespace_and_applies_in_order(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -89,13 +79,13 @@ def test_waves_wait_until_the_previous_wave_is_healthy(tmp_path: object, syncer:
         def controller() -> None:  # the second poll finds the Deployment rolled out
             if len(syncer.sleeps) == 2:
                 emulator.request("PUT", f"{DEPLOY}/db/status", {"status": ready})
-            assert not _exists(emulator, f"{CM}/after")  # wave 1 waits
+            assert not exists(emulator, f"{CM}/after")  # wave 1 waits
 
         syncer.on_sleep = controller
         result = syncer.sync(options=CREATE_NS)
         assert not result.failed, result
         assert len(syncer.sleeps) >= 2
-        assert _exists(emulator, f"{CM}/after")
+        assert exists(emulator, f"{CM}/after")
 
 
 def test_a_wave_that_never_becomes_healthy_stops_the_later_waves(syncer: Syncer) -> None:
@@ -110,7 +100,7 @@ def test_a_wave_that_never_becomes_healthy_stops_the_later_waves(syncer: Syncer)
         assert result.failed
         assert ("skipped", "ConfigMap shop/after") in actions(result)
         assert "wave 0 was not healthy after 250 s: Deployment shop/db: Progressing" in (result.error or "")
-        assert not _exists(emulator, f"{CM}/after")
+        assert not exists(emulator, f"{CM}/after")
         # a Degraded wave stops at once
         emulator.request("PUT", f"{DEPLOY}/db/status", {"status": {"observedGeneration": 1, "conditions": [
             {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
@@ -148,8 +138,8 @@ def test_prune_deletes_only_what_it_applied_and_still_owns(syncer: Syncer, emula
     result = syncer.sync(options=CREATE_NS, prune=True)
     assert ("pruned", "ConfigMap shop/old") in actions(result)
     assert ("prune-skipped", "ConfigMap shop/moved") in actions(result)
-    assert not _exists(emulator, f"{CM}/old")
-    assert _exists(emulator, f"{CM}/moved") and _exists(emulator, f"{CM}/theirs") and _exists(emulator, f"{CM}/keep")
+    assert not exists(emulator, f"{CM}/old")
+    assert exists(emulator, f"{CM}/moved") and exists(emulator, f"{CM}/theirs") and exists(emulator, f"{CM}/keep")
 
 
 def test_empty_render_prunes_nothing_unless_allow_empty(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -159,10 +149,10 @@ def test_empty_render_prunes_nothing_unless_allow_empty(syncer: Syncer, emulator
     result = syncer.sync(options=CREATE_NS, prune=True)
     assert actions(result) == [("prune-skipped", "ConfigMap shop/a")]
     assert "the render is empty: nothing pruned" in result.message
-    assert _exists(emulator, f"{CM}/a")
+    assert exists(emulator, f"{CM}/a")
     allowed = syncer.sync(options=CREATE_NS, prune=True, allow_empty=True)
     assert actions(allowed) == [("pruned", "ConfigMap shop/a")]
-    assert not _exists(emulator, f"{CM}/a")
+    assert not exists(emulator, f"{CM}/a")
 
 
 def test_prune_opt_outs_and_confirm(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -180,7 +170,7 @@ def test_prune_opt_outs_and_confirm(syncer: Syncer, emulator: KubeEmulator) -> N
     # automated.prune is off: nothing is deleted, the unit says what requires pruning
     off = syncer.sync(options=CREATE_NS)
     assert ("would-prune", "ConfigMap shop/plain") in actions(off)
-    assert _exists(emulator, f"{CM}/plain")
+    assert exists(emulator, f"{CM}/plain")
     result = syncer.sync(options=CREATE_NS, run={"prune": True})
     assert sorted((a, r, o.message) for (a, r), o in zip(actions(result), result.outcomes, strict=True)) == [
         ("prune-skipped", "ConfigMap shop/confirm", "Prune=confirm: held until --confirm-prune"),
@@ -191,7 +181,7 @@ def test_prune_opt_outs_and_confirm(syncer: Syncer, emulator: KubeEmulator) -> N
     ]
     confirmed = syncer.sync(options=CREATE_NS, run={"prune": True, "confirm_prune": True})
     assert ("pruned", "ConfigMap shop/confirm") in actions(confirmed)
-    assert _exists(emulator, f"{CM}/no-prune") and _exists(emulator, f"{CM}/no-delete")
+    assert exists(emulator, f"{CM}/no-prune") and exists(emulator, f"{CM}/no-delete")
 
 
 def test_conflict_with_another_manager_and_force(syncer: Syncer, emulator: KubeEmulator) -> None:
@@ -267,7 +257,7 @@ def test_a_negative_retry_limit_retries_without_a_count(syncer: Syncer, emulator
     result = syncer.sync(options=CREATE_NS, retry=retry)
     assert not result.failed
     assert ("created", "ConfigMap shop/a") in actions(result)
-    assert _exists(emulator, f"{CM}/a")
+    assert exists(emulator, f"{CM}/a")
     assert syncer.sleeps == [1.0, 2.0, 3.0, 3.0]
 
 
@@ -275,7 +265,7 @@ def test_dry_run_with_a_cluster_changes_nothing(syncer: Syncer, emulator: KubeEm
     syncer.write({"app/a.yaml": configmap("a")})
     result = syncer.sync(options=CREATE_NS, run={"dry_run": True})
     assert actions(result) == [("created", "Namespace shop"), ("created", "ConfigMap shop/a")]
-    assert not _exists(emulator, "/api/v1/namespaces/shop")
+    assert not exists(emulator, "/api/v1/namespaces/shop")
 
 
 @pytest.mark.parametrize("kind", ["Application", "Kustomization"])
